@@ -66,4 +66,6 @@ def rel_error(a, b, eps=1e-12):
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    if a.size == 0:
+        return 0.0
     return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(a) + np.abs(b))), eps))

@@ -8,7 +8,6 @@ Shapes: N examples, D input features, H hidden units, C classes.
 """
 
 import numpy as np
-
 from layers import (
     affine_backward,
     affine_forward,

@@ -1,0 +1,141 @@
+"""Make the student release (``assignment/``) from the reference (``solutions/``).
+
+A solution region in a ``.py`` file is written as::
+
+    ### BEGIN SOLUTION hint: what to compute, with shapes
+    ...reference code...
+    ### END SOLUTION
+
+and is released as ``raise NotImplementedError("<function>: <hint>")`` at the
+same indentation. Every region must carry a hint, so that a student running
+an unfinished function learns what it should compute.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from autograder.paths import ASSIGNMENT, SOLUTIONS
+
+# What students receive, in solutions/; everything else there is for TAs.
+STUDENT_FILES = (
+    "layers.py",
+    "two_layer_net.py",
+    "gradient_check.py",
+    "feedback.py",
+    "test_layers.py",
+    "test_two_layer_net.py",
+    "pytest.ini",
+    "local_moons.npz",
+)
+
+# Files and folders that running code leaves behind and the release ignores.
+IGNORED = ("__pycache__", ".pytest_cache", ".ipynb_checkpoints")
+
+_BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION\b(?:\s+hint:\s*(?P<hint>.*?))?\s*$")
+_END = re.compile(r"^\s*### END SOLUTION\s*$")
+_DEF = re.compile(r"^(?P<indent>\s*)def (?P<name>\w+)\s*\(")
+
+
+class ReleaseError(ValueError):
+    """A solution file whose regions cannot be turned into stubs."""
+
+
+def solution_regions(source: str) -> list[tuple[int, int]]:
+    """Line spans ``(begin, end)`` (0-based, inclusive) of the solution regions."""
+    regions, begin = [], None
+    for number, line in enumerate(source.splitlines()):
+        if _BEGIN.match(line):
+            if begin is not None:
+                raise ReleaseError(f"line {number + 1}: BEGIN SOLUTION inside another region")
+            begin = number
+        elif _END.match(line):
+            if begin is None:
+                raise ReleaseError(f"line {number + 1}: END SOLUTION without BEGIN")
+            regions.append((begin, number))
+            begin = None
+    if begin is not None:
+        raise ReleaseError(f"line {begin + 1}: BEGIN SOLUTION is never closed")
+    return regions
+
+
+def _enclosing_function(lines: list[str], number: int) -> str:
+    indent = len(lines[number]) - len(lines[number].lstrip())
+    for line in reversed(lines[:number]):
+        match = _DEF.match(line)
+        if match and len(match["indent"]) < indent:
+            return match["name"]
+    raise ReleaseError(f"line {number + 1}: solution region outside any function")
+
+
+def make_stub(source: str, filename: str = "<source>") -> str:
+    """Replace each solution region of ``source`` with a NotImplementedError stub."""
+    lines = source.splitlines()
+    try:
+        regions = solution_regions(source)
+    except ReleaseError as error:
+        raise ReleaseError(f"{filename}: {error}") from None
+    out, previous_end = [], -1
+    for begin, end in regions:
+        match = _BEGIN.match(lines[begin])
+        if not match["hint"]:
+            raise ReleaseError(f"{filename}:{begin + 1}: solution region has no 'hint:'")
+        function = _enclosing_function(lines, begin)
+        message = f"{function}: {match['hint']}".replace("\\", "\\\\").replace('"', '\\"')
+        out.extend(lines[previous_end + 1:begin])
+        out.append(f'{match["indent"]}raise NotImplementedError("{message}")')
+        previous_end = end
+    out.extend(lines[previous_end + 1:])
+    return "\n".join(out) + "\n"
+
+
+def render(solutions: Path = SOLUTIONS) -> dict[str, bytes]:
+    """The student release as ``{file name: content}``, made from ``solutions``."""
+    files = {}
+    for name in STUDENT_FILES:
+        path = solutions / name
+        if not path.is_file():
+            raise ReleaseError(f"{path} is missing; it is listed in STUDENT_FILES")
+        if path.suffix == ".py":
+            files[name] = make_stub(path.read_text(encoding="utf-8"), name).encode("utf-8")
+        else:
+            files[name] = path.read_bytes()
+    return files
+
+
+def _present(folder: Path) -> set[str]:
+    if not folder.is_dir():
+        return set()
+    return {
+        str(path.relative_to(folder))
+        for path in folder.rglob("*")
+        if path.is_file() and not any(part in IGNORED for part in path.relative_to(folder).parts)
+    }
+
+
+def differences(assignment: Path = ASSIGNMENT, solutions: Path = SOLUTIONS) -> list[str]:
+    """How ``assignment`` differs from a fresh release: one line per file."""
+    expected = render(solutions)
+    problems = []
+    for name, content in expected.items():
+        path = assignment / name
+        if not path.is_file():
+            problems.append(f"{name}: missing from {assignment}")
+        elif path.read_bytes() != content:
+            problems.append(f"{name}: differs from the release of {solutions / name}")
+    for name in sorted(_present(assignment) - set(expected)):
+        problems.append(f"{name}: in {assignment} but not part of the release")
+    return problems
+
+
+def write_release(assignment: Path = ASSIGNMENT, solutions: Path = SOLUTIONS) -> list[str]:
+    """Write the release into ``assignment``; return the names of files changed."""
+    assignment.mkdir(parents=True, exist_ok=True)
+    changed = []
+    for name, content in render(solutions).items():
+        path = assignment / name
+        if not path.is_file() or path.read_bytes() != content:
+            path.write_bytes(content)
+            changed.append(name)
+    return changed

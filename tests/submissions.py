@@ -1,0 +1,91 @@
+"""The gallery of submissions the project's tests grade: correct, buggy and more.
+
+A submission is the student release with the two files students edit
+(layers.py, two_layer_net.py) replaced: by the reference, by the reference
+with one known bug spliced in, or by hand-written variants.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.paths import ASSIGNMENT, SOLUTIONS
+
+EDITED_FILES = ("layers.py", "two_layer_net.py")
+
+
+@dataclass(frozen=True)
+class Bug:
+    """One known mistake: ``old`` replaced by ``new`` in the reference ``file``.
+
+    ``student_test`` is the local test that must catch it, and ``hint`` a
+    phrase its failure message must contain.
+    """
+
+    name: str
+    file: str
+    old: str
+    new: str
+    student_test: str
+    hint: str
+
+
+BUGS = (
+    Bug("affine_dw_transposed", "layers.py", "dw = x.T @ dout", "dw = (x.T @ dout).T",
+        "test_affine_backward_matches_numeric_gradient", "transposed"),
+    Bug("affine_db_keepdims", "layers.py", "db = dout.sum(axis=0)",
+        "db = dout.sum(axis=0, keepdims=True)",
+        "test_affine_backward_matches_numeric_gradient", "axis of length 1"),
+    Bug("affine_db_wrong_axis", "layers.py", "db = dout.sum(axis=0)", "db = dout.sum(axis=1)",
+        "test_affine_backward_matches_numeric_gradient", "wrong axis"),
+    Bug("affine_no_bias", "layers.py", "out = x @ w + b", "out = x @ w",
+        "test_affine_forward_values", "bias b is missing"),
+    Bug("relu_in_place", "layers.py", "out = np.maximum(x, 0.0)",
+        "out = x\n    out[out < 0] = 0.0",
+        "test_relu_does_not_modify_inputs", "in place"),
+    Bug("relu_backward_ignores_dout", "layers.py", "dx = dout * (x > 0)",
+        "dx = (x > 0).astype(float)",
+        "test_relu_backward_matches_numeric_gradient", "dout is not used"),
+    Bug("sigmoid_naive", "layers.py",
+        "out = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))",
+        "out = np.exp(x) / (1.0 + np.exp(x))",
+        "test_sigmoid_is_stable_for_large_inputs", "exp"),
+    Bug("softmax_no_shift", "layers.py",
+        "shifted = scores - scores.max(axis=1, keepdims=True)", "shifted = scores",
+        "test_softmax_loss_is_stable_for_large_scores", "max"),
+    Bug("softmax_missing_1_over_N", "layers.py", "dscores /= n", "pass",
+        "test_softmax_loss_gradient_matches_numeric", "missing 1/N"),
+    Bug("bce_no_clip", "layers.py", "p = np.clip(probs, eps, 1.0 - eps)", "p = probs",
+        "test_bce_loss_is_finite_at_probabilities_0_and_1", "Clip"),
+    Bug("net_no_reg_gradient", "two_layer_net.py",
+        'grads["W1"] = grads["W1"] + self.reg * W1', "pass",
+        "test_gradients_match_numeric", "regularization gradient"),
+    Bug("net_reg_without_half", "two_layer_net.py",
+        "loss = data_loss + 0.5 * self.reg", "loss = data_loss + self.reg",
+        "test_loss_value_with_regularization", "factor 0.5"),
+)
+
+
+def make_submission(folder: Path, files: dict[str, str] | None = None) -> Path:
+    """Write a submission into ``folder``: the release, with ``files`` (name -> source) over it."""
+    shutil.copytree(ASSIGNMENT, folder, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    for name, source in (files or {}).items():
+        (folder / name).write_text(source, encoding="utf-8")
+    return folder
+
+
+def reference_files() -> dict[str, str]:
+    """The files students edit, as the reference has them."""
+    return {name: (SOLUTIONS / name).read_text(encoding="utf-8") for name in EDITED_FILES}
+
+
+def buggy_files(bug: Bug) -> dict[str, str]:
+    """The reference with ``bug`` spliced in; fails loudly if the splice no longer applies."""
+    files = reference_files()
+    if files[bug.file].count(bug.old) != 1:
+        raise AssertionError(f"bug {bug.name}: {bug.old!r} is not exactly once in {bug.file}")
+    files[bug.file] = files[bug.file].replace(bug.old, bug.new)
+    return files
