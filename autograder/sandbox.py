@@ -1,0 +1,386 @@
+"""Run submission code in a locked-in child process and talk to it.
+
+The grading process never imports submission code. ``Sandbox`` starts the
+worker (autograder/worker.py, passed as source text) in a fresh temporary
+folder with a copy of the submission, sends it calls, and reads back plain
+arrays. A call that raises, hangs, or kills the worker fails on its own: the
+next call starts a fresh worker, so one broken function costs only the
+checks that touch it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import selectors
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.paths import DATA, ROOT, SOLUTIONS
+
+WORKER_SOURCE = (Path(__file__).parent / "worker.py").read_text(encoding="utf-8")
+NOBODY = 65534
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use. Times in seconds, sizes in MiB or bytes."""
+
+    call_timeout: float = 10.0
+    submission_timeout: float = 120.0
+    memory_mb: int = 1024
+    cpu_seconds: int = 60
+    output_bytes: int = 1_000_000
+    namespaces: bool = True
+    landlock: bool = True
+
+
+class CallFailed(Exception):
+    """A call into the submission raised, hung, or ended the worker."""
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A returned value that is not numbers: only its description crosses back."""
+
+    description: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A value kept in the worker (a cache, a model), addressed by handle and indices."""
+
+    path: tuple
+
+    def __getitem__(self, index: int | str) -> Ref:
+        return Ref(self.path + (index,))
+
+
+def _clean_env(workdir: Path) -> dict[str, str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": str(workdir),
+           "LANG": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+    # One BLAS thread: results reproducible, CPU use measurable, and no
+    # thread pools that a memory cap would make fail at start-up.
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[name] = "1"
+    return env
+
+
+def _readable_paths() -> list[str]:
+    """What the worker may read: Python's standard library, numpy, system libraries."""
+    paths = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")}
+    paths |= {sys.base_prefix, sys.base_exec_prefix}
+    paths.add(str(Path(sys.executable).resolve().parent))
+    numpy_dir = Path(np.__file__).resolve().parent
+    paths |= {str(numpy_dir), str(numpy_dir.parent / "numpy.libs")}
+    paths |= {"/usr/lib", "/lib", "/lib64", "/usr/lib64", "/etc/ld.so.cache"}
+    # sys.base_prefix is usually /usr or /usr/local; never let it open the repo.
+    return sorted(p for p in paths if os.path.exists(p) and not str(ROOT).startswith(p + "/"))
+
+
+@cache
+def unprivileged_uid() -> int | None:
+    """A uid to drop to when running as root, if that user can run Python and numpy."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        done = subprocess.run([sys.executable, "-I", "-c", "import numpy"], user=NOBODY,
+                              group=NOBODY, extra_groups=[], capture_output=True, timeout=30,
+                              cwd="/")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return NOBODY if done.returncode == 0 else None
+
+
+def _read_exact(fd: int, n: int, deadline: float) -> bytes:
+    chunks = []
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                raise TimeoutError
+            chunk = os.read(fd, min(n, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _pack(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
+    head = json.dumps(header).encode()
+    buffer = io.BytesIO()
+    if arrays:
+        np.savez(buffer, **arrays)
+    payload = buffer.getvalue()
+    return struct.pack(">I", len(head)) + head + struct.pack(">I", len(payload)) + payload
+
+
+MAX_MESSAGE = 256 * 1024 * 1024
+
+
+def _receive(fd: int, deadline: float) -> tuple[dict, dict[str, np.ndarray]]:
+    size = struct.unpack(">I", _read_exact(fd, 4, deadline))[0]
+    if size > MAX_MESSAGE:
+        raise ValueError("message too large")
+    header = json.loads(_read_exact(fd, size, deadline))
+    if not isinstance(header, dict):
+        raise ValueError("malformed header")
+    size = struct.unpack(">I", _read_exact(fd, 4, deadline))[0]
+    if size > MAX_MESSAGE:
+        raise ValueError("payload too large")
+    arrays = {}
+    if size:
+        with np.load(io.BytesIO(_read_exact(fd, size, deadline)), allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    return header, arrays
+
+
+def decode(descriptor: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """Turn a worker's value descriptor into arrays, tuples, dicts, None or Opaque."""
+    if not isinstance(descriptor, dict):
+        return Opaque("an unreadable value")
+    if "array" in descriptor:
+        value = arrays.get(descriptor["array"])
+        if value is None or value.dtype.kind not in "biuf":
+            return Opaque("an unreadable value")
+        if descriptor.get("type") in ("list", "tuple") :
+            return value.astype(np.float64)
+        return value if descriptor.get("type") == "ndarray" or value.ndim else value[()]
+    if "none" in descriptor:
+        return None
+    if "seq" in descriptor:
+        items = tuple(decode(d, arrays) for d in descriptor["seq"])
+        return items if descriptor.get("type") == "tuple" else list(items)
+    if "map" in descriptor:
+        return {str(k): decode(d, arrays) for k, d in descriptor["map"].items()}
+    return Opaque(f"a {descriptor.get('other', 'value')}")
+
+
+@dataclass
+class Sandbox:
+    """A worker process running one submission, restarted whenever it dies.
+
+    Use as a context manager; ``call`` raises CallFailed with one sentence
+    when the submission's code raises, times out or ends the worker.
+    """
+
+    submission: Path
+    limits: Limits = field(default_factory=Limits)
+    hide: tuple[Path, ...] = ()
+    protections: list[str] = field(default_factory=list)
+    _process: subprocess.Popen | None = None
+    _workdir: Path | None = None
+    _pids: list[int] = field(default_factory=list)
+    _deadline: float = 0.0
+    _handles: set[str] = field(default_factory=set)
+    output: str = ""
+
+    def __enter__(self) -> Sandbox:
+        self._deadline = time.monotonic() + self.limits.submission_timeout
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- life cycle ------------------------------------------------------
+
+    def _start(self) -> None:
+        self._stop()
+        self._workdir = Path(tempfile.mkdtemp(prefix="backprop-hw-"))
+        for path in self.submission.iterdir():
+            if path.is_file() and path.suffix == ".py":
+                shutil.copyfile(path, self._workdir / path.name)
+        drop = unprivileged_uid()
+        if drop is not None:
+            for path in [self._workdir, *self._workdir.iterdir()]:
+                os.chown(path, drop, drop)
+        hide = [str(p) for p in (SOLUTIONS, DATA, Path(__file__).parent, ROOT / "tests",
+                                 *self.hide) if p.is_dir()]
+        config = {"workdir": str(self._workdir), "memory_mb": self.limits.memory_mb,
+                  "cpu_seconds": self.limits.cpu_seconds,
+                  "output_bytes": self.limits.output_bytes, "drop_to_uid": drop,
+                  "namespaces": self.limits.namespaces, "landlock": self.limits.landlock,
+                  "readable": _readable_paths(), "hide": hide}
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", "-c", WORKER_SOURCE, json.dumps(config)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cwd=self._workdir, env=_clean_env(self._workdir), start_new_session=True)
+        self._pids = [self._process.pid]
+        self._handles.clear()
+        deadline = min(time.monotonic() + 30.0, self._deadline)
+        while True:
+            header, _ = self._read(deadline, "starting")
+            if "pid" in header:
+                self._pids.append(int(header["pid"]))
+            elif header.get("hello"):
+                self.protections = [str(p) for p in header.get("protections", [])]
+                return
+
+    def _stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            for pid in self._pids:
+                for kill in (os.killpg, os.kill):
+                    try:
+                        kill(pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+            process.wait()
+            for stream in (process.stdin, process.stdout):
+                stream.close()
+        if self._workdir is not None:
+            output = self._workdir / "output.txt"
+            if output.is_file():
+                with open(output, "rb") as f:
+                    self.output += f.read(4000).decode("utf-8", "replace")
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def close(self) -> None:
+        """End the worker and every process it started; remove its folder."""
+        self._stop()
+
+    def _died(self, what: str) -> CallFailed:
+        process = self._process
+        code = None
+        if process is not None:
+            try:
+                code = process.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+        self._stop()
+        if code is not None and (code < 0 or code > 128):
+            number = -code if code < 0 else code - 128
+            name = signal.Signals(number).name if number in signal.valid_signals() else number
+            reason = {"SIGXCPU": "used up its CPU time", "SIGSEGV": "crashed (segmentation fault)",
+                      "SIGKILL": "was killed (out of memory or time)"}.get(str(name), f"got {name}")
+            return CallFailed(f"the submission's process {reason} while {what}")
+        if code is not None:
+            return CallFailed(f"the submission's process exited (status {code}) while {what}")
+        return CallFailed(f"the submission's process stopped answering while {what}")
+
+    def _read(self, deadline: float, what: str) -> tuple[dict, dict[str, np.ndarray]]:
+        assert self._process is not None
+        try:
+            return _receive(self._process.stdout.fileno(), deadline)
+        except TimeoutError:
+            self._stop()
+            left = self._deadline - time.monotonic()
+            limit = "submission" if left <= 0 else "call"
+            seconds = self.limits.submission_timeout if left <= 0 else self.limits.call_timeout
+            raise CallFailed(f"timed out after {seconds:g} s ({limit} time limit) while "
+                             f"{what}") from None
+        except EOFError:
+            raise self._died(what) from None
+        except (ValueError, KeyError, OSError, struct.error):
+            self._stop()
+            raise CallFailed(f"the submission's process sent garbage while {what}") from None
+
+    # -- calls -----------------------------------------------------------
+
+    def request(self, header: dict, arrays: dict[str, np.ndarray] | None = None,
+                what: str = "running the submission", timeout: float | None = None) -> Any:
+        """Send one request; return the decoded result or raise CallFailed."""
+        if time.monotonic() >= self._deadline:
+            raise CallFailed(f"not run: the submission used up its "
+                             f"{self.limits.submission_timeout:g} s time limit")
+        if self._process is None:
+            self._start()
+        for ref in _refs(header):
+            if ref not in self._handles:
+                raise CallFailed("not run: a value it needs was lost when the submission's "
+                                 "process ended earlier")
+        assert self._process is not None
+        try:
+            self._process.stdin.write(_pack(header, arrays or {}))
+            self._process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise self._died(what) from None
+        deadline = min(time.monotonic() + (timeout or self.limits.call_timeout), self._deadline)
+        reply, payload = self._read(deadline, what)
+        if not reply.get("ok"):
+            raise CallFailed(f"{str(reply.get('error', 'failed'))[:400]}")
+        if header.get("keep"):
+            self._handles.add(header["keep"])
+        return decode(reply.get("result"), payload)
+
+    def call(self, target: str, *args: Any, keep: str | None = None,
+             timeout: float | None = None, **kwargs: Any) -> Any:
+        """Call ``module.function`` (or ``$handle.method``) of the submission.
+
+        Arrays are sent as float64 copies, ``Ref`` values stay in the worker,
+        other values go as JSON. With ``keep``, the result also stays in the
+        worker as a handle for ``Ref((keep,))``.
+        """
+        arrays: dict[str, np.ndarray] = {}
+        header = {"op": "call", "target": target, "keep": keep,
+                  "args": [_arg(a, arrays) for a in args],
+                  "kwargs": {k: _arg(v, arrays) for k, v in kwargs.items()}}
+        return self.request(header, arrays, f"calling {target.lstrip('$')}", timeout)
+
+    def call_many(self, target: str, args: list[Any], vary: int, stack: np.ndarray,
+                  pick: tuple[int, ...] = ()) -> np.ndarray:
+        """``target(*args)`` once per row of ``stack`` put in place of ``args[vary]``."""
+        arrays: dict[str, np.ndarray] = {"stack": np.asarray(stack, dtype=np.float64)}
+        header = {"op": "call_many", "target": target, "vary": vary, "pick": list(pick),
+                  "stack": "stack", "args": [_arg(a, arrays) for a in args]}
+        return self.request(header, arrays, f"calling {target} on perturbed inputs")
+
+    def param_losses(self, model: str, param: str, stack: np.ndarray, X: np.ndarray,
+                     y: np.ndarray) -> np.ndarray:
+        """model.loss(X, y)[0] with model.params[param] set to each row of ``stack``."""
+        arrays: dict[str, np.ndarray] = {"stack": np.asarray(stack, dtype=np.float64)}
+        header = {"op": "param_losses", "model": model, "param": param, "stack": "stack",
+                  "args": [_arg(X, arrays), _arg(y, arrays)]}
+        return self.request(header, arrays, f"calling TwoLayerNet.loss with perturbed {param}")
+
+    def set_param(self, model: str, param: str, value: np.ndarray) -> None:
+        self.request({"op": "set_param", "model": model, "param": param, "value": "v"},
+                     {"v": np.asarray(value, dtype=np.float64)}, f"setting params[{param!r}]")
+
+    def get(self, ref: Ref) -> Any:
+        return self.request({"op": "get", "ref": list(ref.path)}, None, "reading a value")
+
+    def load(self, module: str) -> None:
+        """Import a submission module; CallFailed says why it cannot be used."""
+        self.request({"op": "load", "module": module}, None, f"importing {module}.py")
+
+
+def _arg(value: Any, arrays: dict[str, np.ndarray]) -> dict:
+    if isinstance(value, Ref):
+        return {"ref": list(value.path)}
+    if isinstance(value, np.ndarray):
+        key = f"a{len(arrays)}"
+        arrays[key] = value
+        return {"array": key}
+    return {"json": value}
+
+
+def _refs(header: dict) -> set[str]:
+    found = set()
+    for spec in [*header.get("args", []), *header.get("kwargs", {}).values()]:
+        if "ref" in spec:
+            found.add(spec["ref"][0])
+    if header.get("op") in ("param_losses", "set_param"):
+        found.add(header["model"])
+    if header.get("op") == "get":
+        found.add(header["ref"][0])
+    target = header.get("target", "")
+    if target.startswith("$"):
+        found.add(target[1:].partition(".")[0])
+    return found

@@ -1,0 +1,474 @@
+"""The grading worker: the only process that runs submission code.
+
+autograder.sandbox starts it as ``python -I -c <this file's text> <config JSON>``
+in a fresh temporary folder holding a copy of the submission. Before it
+imports any submission file it locks itself in: resource limits, an
+unprivileged user when started as root, new user, network, mount and pid
+namespaces, and a Landlock ruleset that lets it read only the Python
+installation and the submission folder. Then it serves requests from the
+grader over its stdin/stdout pipes until told to stop.
+
+It depends on the standard library and numpy only, and is never imported by
+the grader: it reaches the child as source text, so the child needs no read
+access to the grader's package (where the rubric lives).
+
+Wire format, both ways: a 4-byte big-endian length, a JSON header of that
+length, then a 4-byte length and an ``.npz`` payload (read with
+allow_pickle=False). Values come back as descriptors: {"array": key},
+{"none": true}, {"seq": [...], "type": name}, {"map": {...}},
+{"other": type name}.
+"""
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import struct
+import sys
+
+PROTECTIONS = []  # what took effect, reported to the grader in the hello message
+
+
+# --- locking in ------------------------------------------------------------
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def set_limits(config):
+    mb = 1024 * 1024
+    limits = [
+        (resource.RLIMIT_AS, config["memory_mb"] * mb, "memory"),
+        (resource.RLIMIT_CPU, config["cpu_seconds"], "CPU time"),
+        (resource.RLIMIT_FSIZE, config["output_bytes"], "file size"),
+        (resource.RLIMIT_CORE, 0, "core dumps"),
+    ]
+    for kind, value, _ in limits:
+        hard = value + 1 if kind == resource.RLIMIT_CPU else value
+        resource.setrlimit(kind, (value, hard))
+    # Writing past the file-size cap must fail the write, not kill the worker.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    PROTECTIONS.append(f"limits: {config['memory_mb']} MiB memory, "
+                       f"{config['cpu_seconds']} s CPU, {config['output_bytes']} bytes output")
+
+
+def drop_privileges(config):
+    if os.geteuid() != 0:
+        return
+    uid = config.get("drop_to_uid")
+    if uid is None:
+        PROTECTIONS.append("running as root: no unprivileged user could run Python here")
+        return
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    PROTECTIONS.append(f"dropped root to uid {uid}")
+
+
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 1, 2, 4, 0x4000, 0x40000
+
+
+def enter_namespaces(config):
+    """New user, net, mount and pid namespaces; returns True in the process that goes on."""
+    libc = _libc()
+    uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID
+    if libc.unshare(flags) != 0:
+        PROTECTIONS.append(f"namespaces: unavailable ({os.strerror(ctypes.get_errno())})")
+        return True
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                       ("gid_map", f"{gid} {gid} 1")):
+        try:
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+        except OSError:
+            pass
+    hidden = _hide_paths(libc, config["hide"])
+    PROTECTIONS.append(f"namespaces: user, network (no interfaces), pid, mount "
+                       f"({hidden} grader folders hidden)")
+    # The pid namespace takes effect for children: fork, and let the child be
+    # its init, so that when it dies every process it started dies with it.
+    child = os.fork()
+    if child == 0:
+        return True
+    _send_raw(config["_resp_fd"], {"pid": child})
+    _, status = os.waitpid(child, 0)
+    code = os.waitstatus_to_exitcode(status)
+    os._exit(128 - code if code < 0 else code)  # a signal shows as 128 + its number
+
+
+def _hide_paths(libc, paths):
+    if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return 0
+    hidden = 0
+    for path in paths:
+        if os.path.isdir(path) and libc.mount(
+                b"tmpfs", path.encode(), b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV,
+                b"size=4k") == 0:
+            hidden += 1
+    return hidden
+
+
+# Landlock (Linux >= 5.13), through raw syscalls: the standard library has no binding.
+_SYS = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}
+_FS_READ = (1 << 0) | (1 << 2) | (1 << 3)       # execute, read file, read dir
+_FS_ALL_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15) - 1}
+
+
+def _fs_all(abi):
+    return _FS_ALL_BY_ABI.get(abi, (1 << 16) - 1)
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed", ctypes.c_uint64), ("fd", ctypes.c_int32)]
+
+
+def apply_landlock(config):
+    numbers = _SYS.get(os.uname().machine)
+    if numbers is None:
+        PROTECTIONS.append("landlock: unsupported architecture")
+        return
+    create, add_rule, restrict = numbers
+    libc = _libc()
+    libc.syscall.restype = ctypes.c_long
+    abi = libc.syscall(create, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    if abi < 1:
+        PROTECTIONS.append(f"landlock: unavailable ({os.strerror(ctypes.get_errno())})")
+        return
+    attr = _RulesetAttr(_fs_all(abi), 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
+    size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
+    ruleset = libc.syscall(create, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        reason = os.strerror(ctypes.get_errno())
+        PROTECTIONS.append(f"landlock: could not create a ruleset ({reason})")
+        return
+    rules = [(path, _FS_READ) for path in config["readable"]]
+    rules += [(config["workdir"], _fs_all(abi)), ("/dev/null", (1 << 1) | (1 << 2))]
+    for path, access in rules:
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue
+        if not os.path.isdir(path):
+            access &= (1 << 0) | (1 << 1) | (1 << 2) | (1 << 14) | (1 << 15)
+        rule = _PathBeneath(access & _fs_all(abi), fd)
+        libc.syscall(add_rule, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule),
+                     ctypes.c_uint32(0))
+        os.close(fd)
+    libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS, required by landlock_restrict_self
+    if libc.syscall(restrict, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
+        PROTECTIONS.append(f"landlock: restrict failed ({os.strerror(ctypes.get_errno())})")
+        return
+    os.close(ruleset)
+    scope = ", no signals to or sockets with outside processes" if abi >= 6 else ""
+    PROTECTIONS.append(f"landlock ABI {abi}: reads only Python and the submission, "
+                       f"writes only its temp folder, no TCP{scope}")
+
+
+# --- what submission code may import ----------------------------------------
+
+ALLOWED_THIRD_PARTY = ("numpy",)
+
+
+class ImportGuard:
+    """Refuses imports of anything but the standard library, numpy and the submission."""
+
+    def __init__(self, local_modules):
+        self.local = set(local_modules)
+
+    def allowed(self, name):
+        top = name.partition(".")[0]
+        return (top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY
+                or top in self.local or top.startswith("_"))
+
+    def find_spec(self, name, path=None, target=None):
+        if self.allowed(name):
+            return None
+        raise ImportError(f"submissions may import only numpy, the standard library and "
+                          f"each other; {name!r} is not allowed", name=name)
+
+
+def forbidden_imports(source, guard):
+    import ast
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return sorted({n for n in names if not guard.allowed(n)})
+
+
+def load_module(name, guard, loaded):
+    """Import submission module ``name`` after a static check of its imports."""
+    if name in loaded:
+        return loaded[name]
+    path = os.path.join(os.getcwd(), name + ".py")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise ImportError(f"{name}.py is missing from the submission") from None
+    try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ImportError(f"{name}.py is not valid UTF-8 ({error.reason} at byte "
+                          f"{error.start})") from None
+    try:
+        compile(source, path, "exec")
+    except (SyntaxError, ValueError) as error:
+        line = getattr(error, "lineno", None)
+        raise ImportError(f"{name}.py does not compile: {error.__class__.__name__}: "
+                          f"{getattr(error, 'msg', error)}" + (f" (line {line})" if line else "")
+                          ) from None
+    bad = forbidden_imports(source, guard)
+    if bad:
+        raise ImportError(f"{name}.py imports {', '.join(bad)}: submissions may import only "
+                          f"numpy, the standard library and each other")
+    import importlib
+    loaded[name] = importlib.import_module(name)
+    return loaded[name]
+
+
+# --- values across the pipe ---------------------------------------------------
+
+def encode(value, arrays, depth=0):
+    import numpy as np
+    if value is None:
+        return {"none": True}
+    if isinstance(value, (bool, int, float, np.number, np.bool_)):
+        key = f"a{len(arrays)}"
+        arrays[key] = np.asarray(value)
+        return {"array": key, "type": type(value).__name__}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf" or value.size > 5_000_000:
+            return {"other": f"ndarray of dtype {value.dtype} and shape {value.shape}"}
+        key = f"a{len(arrays)}"
+        arrays[key] = np.ascontiguousarray(value)
+        return {"array": key, "type": "ndarray"}
+    if isinstance(value, (tuple, list)) and depth < 3 and len(value) <= 100_000:
+        if value and all(isinstance(v, (int, float, np.number)) for v in value):
+            key = f"a{len(arrays)}"
+            arrays[key] = np.asarray(value, dtype=np.float64)
+            return {"array": key, "type": type(value).__name__}
+        if len(value) <= 20:
+            return {"seq": [encode(v, arrays, depth + 1) for v in value],
+                    "type": type(value).__name__}
+    if isinstance(value, dict) and depth < 3 and len(value) <= 50:
+        return {"map": {str(k): encode(v, arrays, depth + 1) for k, v in value.items()}}
+    return {"other": type(value).__name__}
+
+
+def decode_args(specs, arrays, handles):
+    return [resolve(spec, arrays, handles) for spec in specs]
+
+
+def resolve(spec, arrays, handles):
+    """An argument: {"array": key}, {"ref": [handle, index...]} or {"json": value}."""
+    if "array" in spec:
+        return arrays[spec["array"]].copy()
+    if "ref" in spec:
+        value = handles[spec["ref"][0]]
+        for index in spec["ref"][1:]:
+            value = value[index]
+        return value
+    return spec["json"]
+
+
+def target_of(name, handles, guard, loaded):
+    """``module.function`` of the submission, or ``$handle.method``."""
+    if name.startswith("$"):
+        handle, _, attribute = name[1:].partition(".")
+        return getattr(handles[handle], attribute)
+    module, _, attribute = name.partition(".")
+    return getattr(load_module(module, guard, loaded), attribute)
+
+
+def serve(request, arrays, handles, guard, loaded):
+    op = request["op"]
+    if op == "call":
+        function = target_of(request["target"], handles, guard, loaded)
+        args = decode_args(request.get("args", []), arrays, handles)
+        kwargs = {k: resolve(v, arrays, handles) for k, v in request.get("kwargs", {}).items()}
+        result = function(*args, **kwargs)
+    elif op == "call_many":
+        # Evaluate the target once per row of a stack that replaces argument
+        # ``vary`` (for numeric gradients), returning element ``pick`` of each.
+        import numpy as np
+        function = target_of(request["target"], handles, guard, loaded)
+        args = decode_args(request["args"], arrays, handles)
+        outs = []
+        for row in arrays[request["stack"]]:
+            args[request["vary"]] = row.copy()
+            out = function(*args)
+            for index in request.get("pick", []):
+                out = out[index]
+            outs.append(np.asarray(out, dtype=np.float64))
+        result = np.stack(outs)
+    elif op == "param_losses":
+        # model.loss(X, y)[0] with model.params[name] set to each row of a stack.
+        import numpy as np
+        model = handles[request["model"]]
+        X, y = decode_args(request["args"], arrays, handles)
+        original = model.params[request["param"]]
+        losses = []
+        try:
+            for row in arrays[request["stack"]]:
+                model.params[request["param"]] = row.copy()
+                losses.append(float(model.loss(X, y)[0]))
+        finally:
+            model.params[request["param"]] = original
+        result = np.asarray(losses)
+    elif op == "set_param":
+        handles[request["model"]].params[request["param"]] = arrays[request["value"]].copy()
+        result = None
+    elif op == "get":
+        result = resolve({"ref": request["ref"]}, arrays, handles)
+    elif op == "load":
+        load_module(request["module"], guard, loaded)
+        result = None
+    else:
+        raise ValueError(f"unknown op {op!r}")
+    if request.get("keep"):
+        handles[request["keep"]] = result
+    return result
+
+
+# --- the pipe -------------------------------------------------------------
+
+def _read_exact(fd, n):
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _send_raw(fd, header, payload=b""):
+    head = json.dumps(header).encode()
+    _write_all(fd, struct.pack(">I", len(head)) + head + struct.pack(">I", len(payload)) + payload)
+
+
+def receive(fd):
+    import io
+
+    import numpy as np
+    head = json.loads(_read_exact(fd, struct.unpack(">I", _read_exact(fd, 4))[0]))
+    size = struct.unpack(">I", _read_exact(fd, 4))[0]
+    arrays = {}
+    if size:
+        with np.load(io.BytesIO(_read_exact(fd, size)), allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    return head, arrays
+
+
+def send(fd, header, arrays):
+    import io
+
+    import numpy as np
+    buffer = io.BytesIO()
+    if arrays:
+        np.savez(buffer, **arrays)
+    _send_raw(fd, header, buffer.getvalue())
+
+
+class CappedStream:
+    """sys.stdout/sys.stderr for submission code: keeps the first bytes, drops the rest."""
+
+    def __init__(self, fd, budget):
+        self.fd, self.budget = fd, budget
+
+    def write(self, text):
+        data = str(text).encode("utf-8", "replace")[: max(self.budget, 0)]
+        if data:
+            self.budget -= len(data)
+            try:
+                _write_all(self.fd, data)
+            except OSError:
+                self.budget = 0
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    request_fd, response_fd = os.dup(0), os.dup(1)
+    config["_resp_fd"] = response_fd
+    os.chdir(config["workdir"])
+    output = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    import numpy  # noqa: F401  (loaded before the lock, with its shared libraries)
+
+    set_limits(config)
+    drop_privileges(config)
+    if config["namespaces"]:
+        enter_namespaces(config)
+    if config["landlock"]:
+        apply_landlock(config)
+    local = [f[:-3] for f in os.listdir(".") if f.endswith(".py")]
+    guard = ImportGuard(local)
+    sys.meta_path.insert(0, guard)
+    sys.path[:] = [os.getcwd()] + [p for p in sys.path if p and os.path.isabs(p)]
+    sys.stdout = sys.stderr = CappedStream(output, config["output_bytes"] // 2)
+    _send_raw(response_fd, {"hello": True, "protections": PROTECTIONS})
+    handles, loaded = {}, {}
+    while True:
+        try:
+            request, arrays = receive(request_fd)
+        except EOFError:
+            os._exit(0)
+        if request.get("op") == "stop":
+            os._exit(0)
+        payload = {}
+        try:
+            result = serve(request, arrays, handles, guard, loaded)
+            header = {"ok": True, "result": encode(result, payload)
+                      if request.get("reply", True) else {"none": True}}
+        except BaseException as error:  # noqa: B036 - SystemExit and KeyboardInterrupt too
+            payload = {}
+            header = {"ok": False, "error": _describe(error)}
+        try:
+            send(response_fd, header, payload)
+        except BaseException:  # noqa: B036
+            os._exit(3)
+
+
+def _describe(error):
+    import traceback
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if f.filename.startswith(os.getcwd())]
+    where = ""
+    if frames:
+        where = f" ({os.path.basename(frames[-1].filename)}, line {frames[-1].lineno})"
+    text = str(error)
+    if len(text) > 300:
+        text = text[:300] + "..."
+    return f"{type(error).__name__}: {text}{where}" if text else f"{type(error).__name__}{where}"
+
+
+if __name__ == "__main__":
+    main()
