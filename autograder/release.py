@@ -61,12 +61,22 @@ def solution_regions(source: str) -> list[tuple[int, int]]:
 
 
 def _enclosing_function(lines: list[str], number: int) -> str:
-    indent = len(lines[number]) - len(lines[number].lstrip())
+    """``name`` or ``Class.name`` of the function around line ``number``."""
+    names, indent = [], len(lines[number]) - len(lines[number].lstrip())
     for line in reversed(lines[:number]):
         match = _DEF.match(line)
         if match and len(match["indent"]) < indent:
-            return match["name"]
-    raise ReleaseError(f"line {number + 1}: solution region outside any function")
+            names.insert(0, match["name"])
+            indent = len(match["indent"])
+        elif not names:
+            continue
+        elif line.strip() and len(line) - len(line.lstrip()) < indent:
+            if line.lstrip().startswith("class "):
+                names.insert(0, line.split()[1].split("(")[0].rstrip(":"))
+            break
+    if not names:
+        raise ReleaseError(f"line {number + 1}: solution region outside any function")
+    return ".".join(names)
 
 
 def make_stub(source: str, filename: str = "<source>") -> str:

@@ -320,15 +320,16 @@ class Sandbox:
         return decode(reply.get("result"), payload)
 
     def call(self, target: str, *args: Any, keep: str | None = None,
-             timeout: float | None = None, **kwargs: Any) -> Any:
+             timeout: float | None = None, echo_args: bool = False, **kwargs: Any) -> Any:
         """Call ``module.function`` (or ``$handle.method``) of the submission.
 
         Arrays are sent as float64 copies, ``Ref`` values stay in the worker,
         other values go as JSON. With ``keep``, the result also stays in the
-        worker as a handle for ``Ref((keep,))``.
+        worker as a handle for ``Ref((keep,))``. With ``echo_args``, returns
+        ``(result, args as they are after the call)``.
         """
         arrays: dict[str, np.ndarray] = {}
-        header = {"op": "call", "target": target, "keep": keep,
+        header = {"op": "call", "target": target, "keep": keep, "echo_args": echo_args,
                   "args": [_arg(a, arrays) for a in args],
                   "kwargs": {k: _arg(v, arrays) for k, v in kwargs.items()}}
         return self.request(header, arrays, f"calling {target.lstrip('$')}", timeout)
@@ -368,14 +369,19 @@ def _arg(value: Any, arrays: dict[str, np.ndarray]) -> dict:
         key = f"a{len(arrays)}"
         arrays[key] = value
         return {"array": key}
+    if isinstance(value, tuple):
+        return {"seq": [_arg(item, arrays) for item in value]}
     return {"json": value}
 
 
 def _refs(header: dict) -> set[str]:
     found = set()
-    for spec in [*header.get("args", []), *header.get("kwargs", {}).values()]:
+    specs = [*header.get("args", []), *header.get("kwargs", {}).values()]
+    while specs:
+        spec = specs.pop()
         if "ref" in spec:
             found.add(spec["ref"][0])
+        specs.extend(spec.get("seq", []))
     if header.get("op") in ("param_losses", "set_param"):
         found.add(header["model"])
     if header.get("op") == "get":

@@ -271,9 +271,11 @@ def decode_args(specs, arrays, handles):
 
 
 def resolve(spec, arrays, handles):
-    """An argument: {"array": key}, {"ref": [handle, index...]} or {"json": value}."""
+    """An argument: {"array": key}, {"ref": [handle, index...]}, {"seq": [...]}, {"json": value}."""
     if "array" in spec:
         return arrays[spec["array"]].copy()
+    if "seq" in spec:
+        return tuple(resolve(item, arrays, handles) for item in spec["seq"])
     if "ref" in spec:
         value = handles[spec["ref"][0]]
         for index in spec["ref"][1:]:
@@ -298,6 +300,8 @@ def serve(request, arrays, handles, guard, loaded):
         args = decode_args(request.get("args", []), arrays, handles)
         kwargs = {k: resolve(v, arrays, handles) for k, v in request.get("kwargs", {}).items()}
         result = function(*args, **kwargs)
+        if request.get("echo_args"):  # to see whether the call changed its inputs
+            result = (result, tuple(args))
     elif op == "call_many":
         # Evaluate the target once per row of a stack that replaces argument
         # ``vary`` (for numeric gradients), returning element ``pick`` of each.

@@ -182,7 +182,8 @@ def test_train_history_and_determinism():
 def test_train_reaches_threshold_on_moons():
     data, config = load_local_moons()
     hp = config["hyperparameters"]
-    model = TwoLayerNet(data["X_train"].shape[1], hp["hidden_dim"], 2, reg=hp["reg"],
+    model = TwoLayerNet(data["X_train"].shape[1], hp["hidden_dim"], config["n_classes"],
+                        weight_scale=hp["weight_scale"], reg=hp["reg"], loss=hp["loss"],
                         seed=hp["init_seed"])
     history = train(model, data["X_train"], data["y_train"], data["X_val"], data["y_val"],
                     learning_rate=hp["learning_rate"], num_epochs=hp["num_epochs"],

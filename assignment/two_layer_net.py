@@ -1,0 +1,115 @@
+"""A two-layer fully connected network and the minibatch SGD loop that trains it.
+
+Architecture: affine -> ReLU -> affine -> head, where the head is either
+softmax + cross-entropy (C outputs) or, with ``loss="bce"``, one output unit,
+a sigmoid and binary cross-entropy. Build it from the layers in layers.py.
+
+Shapes: N examples, D input features, H hidden units, C classes.
+"""
+
+import numpy as np
+from layers import (
+    affine_backward,
+    affine_forward,
+    bce_loss,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    softmax_loss,
+)
+
+
+class TwoLayerNet:
+    """Two-layer net: affine - ReLU - affine - (softmax | sigmoid).
+
+    Parameters, in ``self.params`` (all float64):
+    - W1: (D, H) first-layer weights.
+    - b1: (H,) first-layer biases.
+    - W2: (H, C) second-layer weights, or (H, 1) for loss="bce".
+    - b2: (C,) second-layer biases, or (1,) for loss="bce".
+    """
+
+    def __init__(self, input_dim, hidden_dim, num_classes, weight_scale=None,
+                 reg=0.0, loss="softmax", seed=None):
+        """Initialize the parameters.
+
+        Inputs:
+        - input_dim: D, number of input features.
+        - hidden_dim: H, number of hidden units.
+        - num_classes: C, number of classes; must be 2 for loss="bce".
+        - weight_scale: standard deviation of the normal draws for W1 and
+          W2. None means He scaling: sqrt(2 / D) for W1 and sqrt(2 / H)
+          for W2. Biases start at zero.
+        - reg: L2 strength; the loss adds 0.5 * reg * (sum W1**2 + sum W2**2).
+        - loss: "softmax" or "bce".
+        - seed: seed for np.random.default_rng, so that two nets built with
+          the same seed start with the same weights.
+        """
+        if loss not in ("softmax", "bce"):
+            raise ValueError(f'loss must be "softmax" or "bce", got {loss!r}')
+        if loss == "bce" and num_classes != 2:
+            raise ValueError(f'loss="bce" needs num_classes == 2, got {num_classes}')
+        self.reg = reg
+        self.loss_type = loss
+        self.params = {}
+        raise NotImplementedError("TwoLayerNet.__init__: fill self.params with W1 (D, H), b1 (H,), W2 (H, C) or (H, 1) for bce, b2 (C,) or (1,), drawn with np.random.default_rng(seed)")
+
+    def loss(self, X, y=None):
+        """Forward pass, and with labels also the loss and its gradients.
+
+        Inputs:
+        - X: (N, D) input batch.
+        - y: (N,) integer labels, or None.
+
+        Returns:
+        - If y is None: scores (N, C) for softmax, or probabilities of
+          class 1, (N,), for bce.
+        - Otherwise a tuple (loss, grads): loss is a float including the
+          regularization term; grads is a dict with the keys of self.params,
+          each gradient shaped like its parameter.
+        """
+        raise NotImplementedError("TwoLayerNet.loss: forward through affine, relu, affine (and sigmoid for bce); return scores (N, C) or probs (N,) when y is None")
+
+        raise NotImplementedError("TwoLayerNet.loss: data loss from the head plus 0.5 * reg * (sum W1**2 + sum W2**2), then backward through every layer into grads")
+        return float(loss), grads
+
+    def predict(self, X):
+        """Predicted labels.
+
+        Inputs:
+        - X: (N, D) input batch.
+
+        Returns:
+        - y_pred: (N,) integer labels: the argmax of the scores for
+          softmax, or 1 where the probability is at least 0.5 for bce.
+        """
+        raise NotImplementedError("TwoLayerNet.predict: y_pred (N,) integers from self.loss(X)")
+
+
+def train(model, X, y, X_val=None, y_val=None, *, learning_rate, num_epochs,
+          batch_size, lr_decay=1.0, seed=None, verbose=False):
+    """Train ``model`` in place with minibatch stochastic gradient descent.
+
+    Each epoch shuffles the training set once (with np.random.default_rng(seed),
+    drawn once before the first epoch) and walks through it in batches of
+    batch_size; the last batch of an epoch may be smaller. After each step
+    every parameter moves by -learning_rate times its gradient. After each
+    epoch the learning rate is multiplied by lr_decay.
+
+    Inputs:
+    - model: a TwoLayerNet (anything with .params, .loss and .predict).
+    - X: (N, D) training inputs; y: (N,) integer labels.
+    - X_val: (N_val, D) validation inputs and y_val: (N_val,) labels, or None.
+    - learning_rate, num_epochs, batch_size, lr_decay: as above.
+    - seed: seed for the shuffles.
+    - verbose: print the loss and accuracies after each epoch.
+
+    Returns:
+    - history: dict with "loss" (list of floats, one per step),
+      "train_acc" (one float per epoch, on all of X) and "val_acc" (one
+      float per epoch, empty when X_val is None).
+    """
+    history = {"loss": [], "train_acc": [], "val_acc": []}
+    raise NotImplementedError("train: per epoch, permute the N indices once, step through batches updating model.params, then record accuracies in history")
+    return history
