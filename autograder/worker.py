@@ -279,7 +279,8 @@ def resolve(spec, arrays, handles):
     if "ref" in spec:
         value = handles[spec["ref"][0]]
         for index in spec["ref"][1:]:
-            value = value[index]
+            use_item = isinstance(index, int) or isinstance(value, dict)
+            value = value[index] if use_item else getattr(value, index)
         return value
     return spec["json"]
 

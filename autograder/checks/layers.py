@@ -172,15 +172,16 @@ def _dout_unchanged(spec: LayerSpec, ctx: Context, check_id: str) -> str | None:
 
 def _register(spec: LayerSpec) -> None:
     fwd, bwd = spec.forward, spec.backward
+    grads, one = ", ".join(spec.grads), len(spec.grads) == 1
     tests = [
         (f"{fwd}_output", f"{fwd}: returns (out, cache) with out of the right shape",
          _forward_output),
         (f"{fwd}_values", f"{fwd}: out matches the reference", _forward_values),
         (f"{fwd}_inputs", f"{fwd}: does not modify its inputs", _inputs_unchanged),
-        (f"{bwd}_shapes", f"{bwd}: {', '.join(spec.grads)} have the shapes of "
-                          f"{', '.join(spec.inputs)}", _backward_shapes),
-        (f"{bwd}_numeric", f"{bwd}: {', '.join(spec.grads)} match the numeric gradient",
-         _backward_numeric),
+        (f"{bwd}_shapes", f"{bwd}: {grads} {'has the shape' if one else 'have the shapes'} "
+                          f"of {', '.join(spec.inputs)}", _backward_shapes),
+        (f"{bwd}_numeric", f"{bwd}: {grads} {'matches' if one else 'match'} the numeric "
+                           f"gradient", _backward_numeric),
         (f"{bwd}_inputs", f"{bwd}: does not modify dout", _dout_unchanged),
     ]
     for check_id, name, run in tests:

@@ -1,0 +1,134 @@
+"""Grade one submission: run every check in the sandbox and score it by the rubric.
+
+Scores are computed here, in the grading process, from values the worker
+sent back; nothing the submission writes anywhere counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from autograder.checks import CHECKS, Check, Context, known_tests, run_check
+from autograder.checks.training import training_check
+from autograder.rubric import Rubric, load_rubric
+from autograder.sandbox import Sandbox
+from autograder.submission import prepared
+
+
+@dataclass
+class TestResult:
+    """One graded test, in Gradescope's terms."""
+
+    name: str
+    score: float
+    max_score: float
+    output: str
+    visibility: str = "visible"
+
+
+@dataclass
+class Report:
+    """Everything about one grading run."""
+
+    submission: str
+    tests: list[TestResult]
+    execution_time: float
+    protections: list[str] = field(default_factory=list)
+    problem: str | None = None
+    printed: str = ""
+
+    @property
+    def score(self) -> float:
+        return round(sum(t.score for t in self.tests), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(t.max_score for t in self.tests), 6)
+
+    def gradescope(self) -> dict:
+        """The results.json Gradescope reads."""
+        notes = [f"Graded {self.score:g} / {self.max_score:g} points."]
+        if self.problem:
+            notes.append(f"Submission problem: {self.problem}.")
+        notes.append("Sandbox: " + ("; ".join(self.protections) or "no worker was started"))
+        return {"score": self.score, "execution_time": round(self.execution_time, 3),
+                "output": "\n".join(notes), "tests": [asdict(t) for t in self.tests]}
+
+
+def all_checks(rubric: Rubric) -> list[Check]:
+    """The checks in the order they run: layers, losses, the net, then training."""
+    known_tests()  # imports the check modules, which register themselves
+    return [*CHECKS, *(training_check(rule, rubric.train_timeout)
+                       for rule in rubric.datasets.values())]
+
+
+def _points(rubric: Rubric, check: Check) -> tuple[float, str]:
+    if check.id in rubric.tests:
+        rule = rubric.tests[check.id]
+        return rule.points, rule.visibility
+    rule = rubric.datasets[check.id.removeprefix("train_")]
+    return rule.points, rule.visibility
+
+
+def grade(path: Path, rubric: Rubric | None = None) -> Report:
+    """Grade the submission at ``path`` (a folder or a .zip).
+
+    Raises FileNotFoundError when ``path`` does not exist and RubricError for
+    a bad rubric; anything wrong with the submission itself only costs points.
+    """
+    started = time.monotonic()
+    rubric = rubric or load_rubric()
+    checks = [c for c in all_checks(rubric) if _points(rubric, c)[0] > 0]
+    results, protections, printed = [], [], ""
+    with prepared(Path(path)) as (folder, problem):
+        with Sandbox(folder, rubric.limits) as sandbox:
+            ctx = Context(sandbox, rubric.seed)
+            for check in checks:
+                if problem:
+                    passed, output = False, f"{check.function}: not graded: {problem}."
+                else:
+                    passed, output = run_check(check, ctx)
+                ctx.passed[check.id] = passed
+                points, visibility = _points(rubric, check)
+                results.append(TestResult(check.name, points if passed else 0.0, points,
+                                          output, visibility))
+        protections, printed = sandbox.protections, sandbox.output
+    return Report(str(path), results, time.monotonic() - started, protections, problem, printed)
+
+
+def write_json_atomic(data: dict, target: Path) -> None:
+    """Write JSON so that ``target`` is either absent, old, or complete: never half-written."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2)
+            f.write("\n")
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def format_report(report: Report) -> str:
+    """The report a person reads: one line per test, the reason under each failure."""
+    lines = [f"backprop-hw: {report.submission}: {report.score:g} / {report.max_score:g} points "
+             f"({report.execution_time:.1f} s)"]
+    if report.problem:
+        lines.append(f"  submission problem: {report.problem}")
+    for test in report.tests:
+        mark = "PASS" if test.score >= test.max_score else "FAIL"
+        lines.append(f"  {mark} {test.score:g}/{test.max_score:g}  {test.name}")
+        if mark == "FAIL":
+            lines.append(f"         {test.output}")
+    lines.append("  sandbox: " + ("; ".join(report.protections) or "not started"))
+    if report.printed.strip():
+        lines.append(f"  the submission printed {len(report.printed)} characters (first "
+                     f"lines: {report.printed.strip().splitlines()[0][:100]!r})")
+    return "\n".join(lines)

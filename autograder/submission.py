@@ -1,0 +1,81 @@
+"""Turn what a student handed in (a folder or a .zip) into a folder of .py files.
+
+Zips are read defensively: only .py files are taken, at most one folder deep,
+with caps on their number and size, and no path may leave the extraction
+folder. A problem becomes one sentence for the report, never an exception.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+STUDENT_MODULES = ("layers.py", "two_layer_net.py")
+MAX_FILES = 200
+MAX_FILE_BYTES = 2_000_000
+
+
+def _find_code(folder: Path) -> Path:
+    """The folder holding the student's modules: ``folder`` or one level below it."""
+    if any((folder / name).is_file() for name in STUDENT_MODULES):
+        return folder
+    inner = [d for d in sorted(folder.iterdir())
+             if d.is_dir() and not d.name.startswith((".", "__"))
+             and any((d / name).is_file() for name in STUDENT_MODULES)]
+    return inner[0] if len(inner) == 1 else folder
+
+
+def _extract(archive: Path, target: Path) -> str | None:
+    """Extract the .py files of ``archive`` into ``target``; return a problem or None."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = [m for m in zf.infolist() if not m.is_dir()]
+            if not members:
+                return f"{archive.name} is an empty zip file"
+            taken = 0
+            for member in members:
+                path = PurePosixPath(member.filename.replace("\\", "/"))
+                if (path.suffix != ".py" or path.is_absolute() or ".." in path.parts
+                        or len(path.parts) > 2 or path.parts[0] == "__MACOSX"
+                        or (member.external_attr >> 16) & 0o170000 == 0o120000):
+                    continue
+                if member.file_size > MAX_FILE_BYTES or taken >= MAX_FILES:
+                    return (f"{archive.name} holds a file larger than {MAX_FILE_BYTES} bytes "
+                            f"or more than {MAX_FILES} Python files")
+                destination = target.joinpath(*path.parts)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(member) as source, open(destination, "wb") as out:
+                    out.write(source.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES])
+                taken += 1
+            if not taken:
+                return f"{archive.name} holds no .py files"
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, RuntimeError, ValueError,
+            NotImplementedError, EOFError) as error:
+        return f"{archive.name} is not a readable zip file ({error})"
+    return None
+
+
+@contextmanager
+def prepared(path: Path) -> Iterator[tuple[Path, str | None]]:
+    """Yield (folder with the submission's .py files, problem or None).
+
+    Raises FileNotFoundError only when ``path`` does not exist at all.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such submission: {path}")
+    work = Path(tempfile.mkdtemp(prefix="backprop-hw-submission-"))
+    try:
+        if path.is_dir():
+            yield _find_code(path), None
+        else:
+            problem = (_extract(path, work) if path.suffix.lower() == ".zip" or
+                       zipfile.is_zipfile(path) else
+                       f"{path.name} is neither a folder nor a .zip file")
+            yield (_find_code(work), problem)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
