@@ -55,8 +55,9 @@ def check_array(func, name, got, expected_shape, finite=True):
                                    or got.dtype == bool):
         return f"{func}: {name} has dtype {got.dtype}, expected float64 numbers."
     if got.shape != expected_shape:
+        hint = _shape_hint(got.shape, expected_shape)
         return (f"{func}: {name} has shape {got.shape}, expected {expected_shape}; "
-                f"{_shape_hint(got.shape, expected_shape)}.")
+                f"{hint}{'' if hint.endswith('?') else '.'}")
     if finite and not np.all(np.isfinite(got)):
         bad = np.argwhere(~np.isfinite(got))[0]
         where = tuple(int(i) for i in bad)

@@ -158,7 +158,9 @@ def decode(descriptor: Any, arrays: dict[str, np.ndarray]) -> Any:
         value = arrays.get(descriptor["array"])
         if value is None or value.dtype.kind not in "biuf":
             return Opaque("an unreadable value")
-        if descriptor.get("type") in ("list", "tuple") :
+        if descriptor.get("type") == "tuple":  # a tuple of numbers stays a tuple
+            return tuple(value.astype(np.float64))
+        if descriptor.get("type") == "list":
             return value.astype(np.float64)
         return value if descriptor.get("type") == "ndarray" or value.ndim else value[()]
     if "none" in descriptor:
@@ -274,15 +276,17 @@ class Sandbox:
             return CallFailed(f"the submission's process exited (status {code}) while {what}")
         return CallFailed(f"the submission's process stopped answering while {what}")
 
-    def _read(self, deadline: float, what: str) -> tuple[dict, dict[str, np.ndarray]]:
+    def _read(self, deadline: float, what: str,
+              timeout: float | None = None) -> tuple[dict, dict[str, np.ndarray]]:
         assert self._process is not None
         try:
             return _receive(self._process.stdout.fileno(), deadline)
         except TimeoutError:
             self._stop()
-            left = self._deadline - time.monotonic()
-            limit = "submission" if left <= 0 else "call"
-            seconds = self.limits.submission_timeout if left <= 0 else self.limits.call_timeout
+            if time.monotonic() >= self._deadline:
+                limit, seconds = "submission", self.limits.submission_timeout
+            else:
+                limit, seconds = "call", timeout or self.limits.call_timeout
             raise CallFailed(f"timed out after {seconds:g} s ({limit} time limit) while "
                              f"{what}") from None
         except EOFError:
@@ -312,7 +316,7 @@ class Sandbox:
         except (BrokenPipeError, OSError):
             raise self._died(what) from None
         deadline = min(time.monotonic() + (timeout or self.limits.call_timeout), self._deadline)
-        reply, payload = self._read(deadline, what)
+        reply, payload = self._read(deadline, what, timeout)
         if not reply.get("ok"):
             raise CallFailed(f"{str(reply.get('error', 'failed'))[:400]}")
         if header.get("keep"):

@@ -90,10 +90,19 @@ def enter_namespaces(config):
                        f"({hidden} grader folders hidden)")
     # The pid namespace takes effect for children: fork, and let the child be
     # its init, so that when it dies every process it started dies with it.
+    # The child waits until the grader has its pid, so that message comes before
+    # the child's hello on the shared pipe.
+    go_read, go_write = os.pipe()
     child = os.fork()
     if child == 0:
+        os.close(go_write)
+        os.read(go_read, 1)
+        os.close(go_read)
         return True
+    os.close(go_read)
     _send_raw(config["_resp_fd"], {"pid": child})
+    os.write(go_write, b"1")
+    os.close(go_write)
     _, status = os.waitpid(child, 0)
     code = os.waitstatus_to_exitcode(status)
     os._exit(128 - code if code < 0 else code)  # a signal shows as 128 + its number
@@ -178,7 +187,11 @@ ALLOWED_THIRD_PARTY = ("numpy",)
 
 
 class ImportGuard:
-    """Refuses imports of anything but the standard library, numpy and the submission."""
+    """Refuses imports of anything but the standard library, numpy and the submission.
+
+    A submission module is checked before it runs, however it is imported:
+    readable as UTF-8, compiles, and imports nothing it may not.
+    """
 
     def __init__(self, local_modules):
         self.local = set(local_modules)
@@ -189,6 +202,11 @@ class ImportGuard:
                 or top in self.local or top.startswith("_"))
 
     def find_spec(self, name, path=None, target=None):
+        if name in self.local:
+            problem = local_problem(name, self)
+            if problem:
+                raise ImportError(problem, name=name)
+            return None
         if self.allowed(name):
             return None
         raise ImportError(f"submissions may import only numpy, the standard library and "
@@ -206,34 +224,38 @@ def forbidden_imports(source, guard):
     return sorted({n for n in names if not guard.allowed(n)})
 
 
-def load_module(name, guard, loaded):
-    """Import submission module ``name`` after a static check of its imports."""
-    if name in loaded:
-        return loaded[name]
+def local_problem(name, guard):
+    """Why submission module ``name`` cannot be used, or None."""
     path = os.path.join(os.getcwd(), name + ".py")
     try:
         with open(path, "rb") as f:
             raw = f.read()
     except FileNotFoundError:
-        raise ImportError(f"{name}.py is missing from the submission") from None
+        return f"{name}.py is missing from the submission"
     try:
         source = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ImportError(f"{name}.py is not valid UTF-8 ({error.reason} at byte "
-                          f"{error.start})") from None
+        return f"{name}.py is not valid UTF-8 ({error.reason} at byte {error.start})"
     try:
         compile(source, path, "exec")
     except (SyntaxError, ValueError) as error:
         line = getattr(error, "lineno", None)
-        raise ImportError(f"{name}.py does not compile: {error.__class__.__name__}: "
-                          f"{getattr(error, 'msg', error)}" + (f" (line {line})" if line else "")
-                          ) from None
+        return (f"{name}.py does not compile: {error.__class__.__name__}: "
+                f"{getattr(error, 'msg', error)}" + (f" (line {line})" if line else ""))
     bad = forbidden_imports(source, guard)
     if bad:
-        raise ImportError(f"{name}.py imports {', '.join(bad)}: submissions may import only "
-                          f"numpy, the standard library and each other")
-    import importlib
-    loaded[name] = importlib.import_module(name)
+        return (f"{name}.py imports {', '.join(bad)}: submissions may import only numpy, "
+                f"the standard library and each other")
+    return None
+
+
+def load_module(name, guard, loaded):
+    """Import submission module ``name`` (the guard checks it first)."""
+    if name not in loaded:
+        if name not in guard.local:
+            raise ImportError(f"{name}.py is missing from the submission")
+        import importlib
+        loaded[name] = importlib.import_module(name)
     return loaded[name]
 
 
@@ -422,10 +444,10 @@ def main():
     config["_resp_fd"] = response_fd
     os.chdir(config["workdir"])
     output = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.dup2(output, 1)
-    os.dup2(output, 2)
+    # Raw writes to fds 1 and 2 vanish; prints go, capped, to output.txt (CappedStream).
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
     import numpy  # noqa: F401  (loaded before the lock, with its shared libraries)
 
     set_limits(config)

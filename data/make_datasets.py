@@ -323,21 +323,23 @@ def floor2(x: float) -> float:
 
 
 def choose_threshold(linear_accuracy: float, linear_upper_bound: float,
-                     reference_min: float) -> tuple[float, bool]:
+                     reference_min: float, fraction: float = 0.5) -> tuple[float, bool]:
     """``(threshold, beats_linear)``.
 
     If the reference's worst seed beats ``max(linear_accuracy,
-    linear_upper_bound)`` by more than 2 * MIN_MARGIN, the threshold is their
-    midpoint rounded down to 0.01; otherwise ``reference_min - FALLBACK_GAP``
-    rounded down to 0.01.
+    linear_upper_bound)`` by more than 2 * MIN_MARGIN, the threshold lies
+    ``fraction`` of the way from the linear bound to the reference min (the
+    midpoint by default), rounded down to 0.01; otherwise
+    ``reference_min - FALLBACK_GAP`` rounded down to 0.01.
     """
     linear = max(linear_accuracy, linear_upper_bound)
     if reference_min - linear > 2 * MIN_MARGIN:
-        return floor2((linear + reference_min) / 2), True
+        return floor2(linear + fraction * (reference_min - linear)), True
     return floor2(reference_min - FALLBACK_GAP), False
 
 
-def evaluate(X_train, y_train, X_eval, y_eval, hyper: dict, classes: int) -> dict:
+def evaluate(X_train, y_train, X_eval, y_eval, hyper: dict, classes: int,
+             fraction: float = 0.5) -> dict:
     """Linear baselines, reference runs over seed_pairs(hyper) and the threshold."""
     result = linear_scores(X_train, y_train, X_eval, y_eval)
     runs = [{"init_seed": i, "shuffle_seed": s,
@@ -346,7 +348,8 @@ def evaluate(X_train, y_train, X_eval, y_eval, hyper: dict, classes: int) -> dic
             for i, s in seed_pairs(hyper)]
     accuracies = [run["accuracy"] for run in runs]
     threshold, beats = choose_threshold(result["linear_accuracy"],
-                                        result["linear_upper_bound"], min(accuracies))
+                                        result["linear_upper_bound"], min(accuracies),
+                                        fraction)
     result["reference_accuracy"] = {"runs": runs, "accuracies": accuracies,
                                     "min": min(accuracies),
                                     "mean": float(np.mean(accuracies))}
@@ -368,7 +371,10 @@ def local_moons(moons: dict[str, np.ndarray], hyper: dict) -> tuple[bytes, dict]
         moons["X_train"], moons["y_train"], test_size=LOCAL_SPLIT["test_size"],
         random_state=LOCAL_SPLIT["random_state"], stratify=moons["y_train"])
     classes = n_classes(moons)
-    result = evaluate(X_train, y_train, X_val, y_val, hyper, classes)
+    # Locally only a quarter of the way up from the linear bound: the validation
+    # split has 63 examples, and a correct net whose random draws differ from the
+    # reference's must not fail by one example.
+    result = evaluate(X_train, y_train, X_val, y_val, hyper, classes, fraction=0.25)
     if not result["beats_linear"] or result["threshold"] <= result["linear_upper_bound"]:
         raise RuntimeError(f"local moons: reference does not clearly beat a linear model: "
                            f"{result}")

@@ -149,7 +149,7 @@ def _backward_numeric(spec: LayerSpec, ctx: Context, check_id: str) -> str | Non
             mistakes["the derivative uses x instead of sigmoid(x)"] = dout * inputs[0] * (
                 1 - inputs[0])
         try:
-            notes.append(close_check(spec.backward, f"{name} {inputs[which].shape}", grad,
+            notes.append(close_check(spec.backward, name, grad,
                                      expected, what="the numeric gradient", mistakes=mistakes))
         except Failed as failure:
             raise Failed(str(failure) + note) from None

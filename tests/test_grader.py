@@ -1,0 +1,156 @@
+"""The grader on the gallery: full marks, zero, and exactly the right points lost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from submissions import BUGS, Bug, buggy_files, make_submission
+
+from autograder.checks import known_tests
+from autograder.cli import main
+from autograder.grade import Report, grade
+from autograder.paths import SOLUTIONS
+
+GALLERY = Path(__file__).parent / "gallery"
+NAMES = known_tests()
+LAYER_FUNCTIONS = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
+                   "sigmoid_forward", "sigmoid_backward", "softmax_loss", "bce_loss")
+
+# Where each known bug must cost points in the grader, and the hint it must give.
+GRADER_EXPECTATIONS = {
+    "affine_dw_transposed": ("affine_backward_numeric", "transposed"),
+    "affine_db_keepdims": ("affine_backward_numeric", "axis of length 1"),
+    "affine_db_wrong_axis": ("affine_backward_numeric", "wrong axis"),
+    "affine_no_bias": ("affine_forward_values", "bias b is missing"),
+    "relu_in_place": ("relu_forward_inputs", "in place"),
+    "relu_backward_ignores_dout": ("relu_backward_numeric", "dout is not used"),
+    "sigmoid_naive": ("sigmoid_stable", "Never call exp on a large positive number"),
+    "softmax_no_shift": ("softmax_loss_stable", "max score"),
+    "softmax_missing_1_over_N": ("softmax_loss_gradient", "missing 1/N"),
+    "bce_no_clip": ("bce_loss_stable", "Clip probs"),
+    "net_no_reg_gradient": ("TwoLayerNet_gradients_softmax", "regularization gradient"),
+    "net_reg_without_half": ("TwoLayerNet_loss", "factor 0.5"),
+}
+
+
+def by_id(report: Report) -> dict[str, tuple[float, float, str]]:
+    """{test id: (score, max_score, output)}, training tests under train_<dataset>."""
+    ids = {name: test_id for test_id, name in NAMES.items()}
+    found = {}
+    for test in report.tests:
+        test_id = ids.get(test.name) or "train_" + test.name.split()[1]
+        found[test_id] = (test.score, test.max_score, test.output)
+    return found
+
+
+@pytest.fixture(scope="module")
+def reference_report() -> Report:
+    return grade(SOLUTIONS)
+
+
+def test_reference_gets_full_marks(reference_report):
+    failed = [(t.name, t.output) for t in reference_report.tests if t.score < t.max_score]
+    assert not failed
+    assert reference_report.score == reference_report.max_score == 100
+    assert len(reference_report.tests) == len(NAMES) + 5
+
+
+def test_every_test_name_starts_with_what_it_grades(reference_report):
+    for test in reference_report.tests:
+        subject = test.name.split(":")[0]
+        assert subject in LAYER_FUNCTIONS + ("TwoLayerNet", "train"), test.name
+
+
+def test_stubs_get_zero_and_every_test_says_not_implemented(tmp_path):
+    report = grade(make_submission(tmp_path))
+    assert report.score == 0
+    for test in report.tests:
+        assert "NotImplementedError" in test.output, (test.name, test.output)
+
+
+def test_grading_twice_gives_the_same_result(tmp_path, reference_report):
+    bug = BUGS[0]
+    first = grade(make_submission(tmp_path / "a", buggy_files(bug)))
+    second = grade(make_submission(tmp_path / "b", buggy_files(bug)))
+    assert [(t.name, t.score, t.output) for t in first.tests] == \
+        [(t.name, t.score, t.output) for t in second.tests]
+    again = grade(SOLUTIONS)
+    assert [t.output for t in again.tests] == [t.output for t in reference_report.tests]
+
+
+def _function_of(test_id: str) -> str:
+    return NAMES[test_id].split(":")[0] if test_id in NAMES else "train"
+
+
+def _bug_function(bug: Bug) -> str:
+    test_id, _ = GRADER_EXPECTATIONS[bug.name]
+    return _function_of(test_id)
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.name)
+def test_a_known_bug_loses_points_where_it_is_and_is_named(tmp_path, bug):
+    report = by_id(grade(make_submission(tmp_path, buggy_files(bug))))
+    test_id, hint = GRADER_EXPECTATIONS[bug.name]
+    score, max_score, output = report[test_id]
+    assert score == 0 < max_score, output
+    assert hint in output, output
+    # Partial credit: every other layer function keeps all of its points.
+    buggy = _bug_function(bug)
+    for other_id, (score, max_score, output) in report.items():
+        function = _function_of(other_id)
+        if function in LAYER_FUNCTIONS and function != buggy:
+            assert score == max_score, (other_id, output)
+
+
+def test_a_broken_forward_does_not_cost_its_backward(tmp_path):
+    files = buggy_files(next(b for b in BUGS if b.name == "affine_no_bias"))
+    report = by_id(grade(make_submission(tmp_path, files)))
+    assert report["affine_forward_values"][0] == 0
+    score, max_score, output = report["affine_backward_numeric"]
+    assert score == max_score, output
+    assert "cache (x, w, b) the docstring describes" in output
+
+
+@pytest.mark.parametrize("variant", sorted(p.name for p in (GALLERY / "correct").glob("*")
+                                           if p.is_dir()))
+def test_a_correct_submission_in_another_style_gets_full_marks(tmp_path, variant):
+    files = {p.name: p.read_text() for p in (GALLERY / "correct" / variant).glob("*.py")}
+    report = grade(make_submission(tmp_path, files))
+    failed = [(t.name, t.output) for t in report.tests if t.score < t.max_score]
+    assert not failed
+
+
+def test_grade_command_writes_gradescope_json_and_exits_0_for_any_score(tmp_path, capsys):
+    results = tmp_path / "out" / "results.json"
+    assert main(["grade", str(make_submission(tmp_path / "stubs")), "--json", str(results)]) == 0
+    data = json.loads(results.read_text())
+    assert data["score"] == 0
+    assert set(data) >= {"score", "execution_time", "tests"}
+    assert all(set(t) == {"name", "score", "max_score", "output", "visibility"}
+               for t in data["tests"])
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_grade_command_fails_only_when_it_cannot_run(tmp_path, capsys):
+    assert main(["grade", str(tmp_path / "missing")]) == 2
+    assert "no such submission" in capsys.readouterr().err
+    bad_rubric = tmp_path / "rubric.toml"
+    bad_rubric.write_text("[tests]\naffine_forward_values = -1\nnonsense = 2\n")
+    assert main(["grade", str(SOLUTIONS), "--rubric", str(bad_rubric)]) == 2
+    err = capsys.readouterr().err
+    assert "affine_forward_values.points: expected a number >= 0, got -1" in err
+    assert "nonsense: no such test" in err
+    assert "affine_backward_numeric: missing" in err
+
+
+def test_the_grading_process_never_imports_scikit_learn():
+    code = ("import sys; from autograder.grade import grade; from autograder.paths import "
+            "SOLUTIONS; grade(SOLUTIONS); print('sklearn' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.strip() == "False", done.stderr
+

@@ -1,0 +1,275 @@
+"""Hostile and broken submissions: they earn nothing they did not earn, and cannot stop the run.
+
+Each case is the reference with something spliced in, so that the points it
+must lose (and keep) are exact. Limits are small here so that the cases run
+fast; the rubric's own limits are larger.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from submissions import inject, make_submission, reference_files
+
+from autograder.checks import known_tests
+from autograder.grade import grade
+from autograder.paths import DATA, RUBRIC, SOLUTIONS
+from autograder.rubric import load_rubric
+
+NAMES = known_tests()
+NET_AND_TRAIN = ("TwoLayerNet", "train")
+
+
+@pytest.fixture(scope="module")
+def rubric(tmp_path_factory):
+    text = RUBRIC.read_text()
+    for key, value in (("call_timeout", "1.5"), ("train_timeout", "2.0"),
+                       ("submission_timeout", "90.0"), ("memory_mb", "1024")):
+        text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, flags=re.M)
+    path = tmp_path_factory.mktemp("rubric") / "rubric.toml"
+    path.write_text(text)
+    return load_rubric(path)
+
+
+def results(report) -> dict[str, tuple[bool, str]]:
+    """{test name: (passed, output)}."""
+    return {t.name: (t.score >= t.max_score, t.output) for t in report.tests}
+
+
+def subject(name: str) -> str:
+    return name.split(":")[0]
+
+
+@dataclass(frozen=True)
+class Case:
+    """``files`` graded; tests of ``fails`` functions fail with ``phrase``; those of
+    ``may_fail`` may fail; every other test passes."""
+
+    name: str
+    files: dict[str, str]
+    fails: tuple[str, ...]
+    phrase: str
+    may_fail: tuple[str, ...] = NET_AND_TRAIN
+
+
+def _cases() -> list[Case]:
+    with_bytes = reference_files()
+    return [
+        Case("hangs_in_relu_backward", inject("relu_backward", "while True:\n    pass"),
+             ("relu_backward",), "timed out"),
+        Case("system_exit_in_sigmoid_forward",
+             inject("sigmoid_forward", "raise SystemExit(3)"),
+             ("sigmoid_forward",), "SystemExit", NET_AND_TRAIN + ("sigmoid_backward",)),
+        Case("keyboard_interrupt_in_softmax_loss",
+             inject("softmax_loss", "raise KeyboardInterrupt"),
+             ("softmax_loss",), "KeyboardInterrupt"),
+        Case("os_exit_in_relu_forward", inject("relu_forward", "import os\nos._exit(0)"),
+             ("relu_forward",), "process exited", NET_AND_TRAIN + ("relu_backward",)),
+        Case("segfault_in_bce_loss",
+             inject("bce_loss", "import ctypes\nctypes.string_at(0)"),
+             ("bce_loss",), "segmentation fault"),
+        Case("memory_hog_in_affine_forward",
+             inject("affine_forward", "hog = bytearray(8 * 1024 ** 3)"),
+             ("affine_forward",), "MemoryError", NET_AND_TRAIN + ("affine_backward",)),
+        Case("huge_output_in_affine_backward",
+             inject("affine_backward", "if not globals().get('printed'):\n"
+                    "    globals()['printed'] = print('x' * 10_000_000) or 1\n"
+                    "    import os\n    os.write(1, b'y' * 10_000_000)"), (), "", ()),
+        Case("imports_sklearn", inject("<module>", "import sklearn  # noqa"),
+             ("affine", "relu", "sigmoid", "softmax", "bce", *NET_AND_TRAIN),
+             "imports sklearn: submissions may import only numpy"),
+        Case("imports_torch_at_run_time",
+             inject("train", "__import__('tor' + 'ch')", "two_layer_net.py"),
+             ("train",), "'torch' is not allowed"),
+        Case("syntax_error", {**with_bytes, "layers.py": "def affine_forward(:\n"},
+             ("affine", "relu", "sigmoid", "softmax", "bce", *NET_AND_TRAIN),
+             "does not compile"),
+        Case("not_utf8", {**with_bytes, "layers.py": with_bytes["layers.py"] + "# caf\udce9\n"},
+             ("affine", "relu", "sigmoid", "softmax", "bce", *NET_AND_TRAIN),
+             "not valid UTF-8"),
+        Case("missing_bce_loss", {**with_bytes, "layers.py": with_bytes["layers.py"].replace(
+            "def bce_loss(", "def bce_loss_renamed(")}, ("bce_loss",), "bce_loss"),
+        Case("returns_none", inject("affine_forward", "return None"),
+             ("affine_forward: returns", "affine_forward: out"), "returned None"),
+        Case("returns_a_list", inject("relu_backward", "return [1.0, 2.0]"),
+             ("relu_backward: dx",), "has shape (2,)"),
+        Case("returns_three_items", inject("softmax_loss", "return 1.0, 2.0, 3.0"),
+             ("softmax_loss: returns", "softmax_loss: loss", "softmax_loss: dscores",
+              "softmax_loss: finite"), "a tuple of 3 items"),
+        Case("returns_nan", inject("sigmoid_backward", "return dout * np.nan"),
+             ("sigmoid_backward: dx", "sigmoid_forward: finite"), "non-finite"),
+        Case("returns_strings", inject("bce_loss", "return 'low', 'high'"),
+             ("bce_loss: returns", "bce_loss: loss", "bce_loss: dprobs", "bce_loss: finite"),
+             "str"),
+        Case("returns_objects", inject("relu_forward",
+                                       "return np.array([object()]), None"),
+             ("relu_forward: returns", "relu_forward: out"), "dtype object"),
+    ]
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_a_broken_submission_loses_only_what_it_breaks(tmp_path, rubric, case):
+    files = case.files
+    if case.name == "not_utf8":
+        (tmp_path / "sub").mkdir()
+        make_submission(tmp_path / "sub", {"two_layer_net.py": files["two_layer_net.py"]})
+        (tmp_path / "sub" / "layers.py").write_bytes(
+            files["layers.py"].encode("utf-8", "surrogateescape"))
+        report = grade(tmp_path / "sub", rubric)
+    else:
+        report = grade(make_submission(tmp_path, files), rubric)
+    assert len(report.tests) == len(NAMES) + 5
+    for name, (passed, output) in results(report).items():
+        if name.startswith(case.fails) and case.fails:
+            assert not passed, name
+            assert case.phrase in output, (name, output)
+        elif not name.startswith(case.may_fail):
+            assert passed, (name, output)
+
+
+def test_the_sandbox_reports_its_protections(rubric):
+    report = grade(SOLUTIONS, rubric)
+    text = "; ".join(report.protections)
+    assert "limits:" in text
+    assert "namespaces:" in text and "landlock" in text
+
+
+def _reader(path: Path) -> str:
+    """A train that, when it can read ``path``, prints its size; the reference otherwise."""
+    return (f"try:\n    print('READ', len(open({str(path)!r}, 'rb').read()))\n"
+            f"except OSError as error:\n    print('DENIED', type(error).__name__)")
+
+
+@pytest.mark.parametrize("target", [SOLUTIONS / "layers.py", RUBRIC, DATA / "moons.npz",
+                                    Path("/etc/passwd")])
+def test_submission_code_cannot_read_grader_files(tmp_path, rubric, target):
+    report = grade(make_submission(tmp_path, inject("affine_forward", _reader(target))), rubric)
+    assert "DENIED" in report.printed and "READ" not in report.printed
+    assert report.score == report.max_score
+
+
+def test_a_cheater_reading_the_held_out_labels_earns_nothing_from_it(tmp_path, rubric):
+    files = reference_files()
+    files["two_layer_net.py"] = files["two_layer_net.py"].replace(
+        "        out = self.loss(X)\n",
+        "        import glob\n"
+        f"        for path in glob.glob({str(DATA)!r} + '/*.npz'):\n"
+        "            data = np.load(path)\n"
+        "            if data['X_test'].shape == X.shape:\n"
+        "                return data['y_test']\n"
+        "        return np.zeros(X.shape[0], dtype=int)\n"
+        "        out = self.loss(X)\n")
+    report = results(grade(make_submission(tmp_path, files), rubric))
+    for name, (passed, _) in report.items():
+        if name.startswith("train: ") and "history" not in name:
+            assert not passed, name
+
+
+def test_submission_code_has_no_network(tmp_path, rubric):
+    received = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(5)
+    port = server.getsockname()[1]
+
+    def accept():
+        try:
+            connection, _ = server.accept()
+            received.append(connection.recv(100))
+        except OSError:
+            pass
+    thread = threading.Thread(target=accept)
+    thread.start()
+    code = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), "
+            f"timeout=2).sendall(b'leak')\n    print('CONNECTED')\n"
+            f"except OSError as error:\n    print('NO NETWORK', error)")
+    report = grade(make_submission(tmp_path, inject("affine_forward", code)), rubric)
+    server.close()
+    thread.join()
+    assert received == [] and "CONNECTED" not in report.printed
+    assert report.score == report.max_score
+
+
+def test_submission_code_cannot_kill_the_grader(tmp_path, rubric):
+    code = (f"import os, signal\nfor pid in ({os.getpid()}, os.getppid()):\n    try:\n"
+            f"        os.kill(pid, signal.SIGKILL)\n    except (OSError, ValueError) as e:\n"
+            f"        print('REFUSED', e)")
+    report = grade(make_submission(tmp_path, inject("affine_forward", code)), rubric)
+    assert report.score == report.max_score  # and this test process is still alive
+
+
+def _processes_named(name: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "comm").read_text().strip() == name:
+                found.append(proc.name)
+        except OSError:
+            continue
+    return found
+
+
+def test_no_process_outlives_grading(tmp_path, rubric):
+    marker = f"esc{os.getpid() % 100000}"
+    code = ("import ctypes, os, time\nif os.fork() == 0:\n    os.setsid()\n"
+            f"    ctypes.CDLL(None).prctl(15, {marker.encode()!r}, 0, 0, 0)\n"
+            "    print('ESCAPEE', flush=True)\n    time.sleep(600)\n    os._exit(0)\n"
+            "time.sleep(0.2)")
+    report = grade(make_submission(tmp_path, inject("<module>", code)), rubric)
+    assert report.score == report.max_score
+    assert "ESCAPEE" in report.printed  # it did start
+    deadline = time.monotonic() + 3
+    while _processes_named(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_named(marker) == []
+
+
+def test_fake_results_written_by_the_submission_change_nothing(tmp_path, rubric):
+    code = ("import json, os\nfake = json.dumps({'score': 100, 'tests': []})\n"
+            "for path in ('results.json', os.path.expanduser('~/results.json'),\n"
+            "             '/autograder/results/results.json', '../results.json'):\n"
+            "    try:\n        open(path, 'w').write(fake)\n    except OSError:\n        pass")
+    stub_files = {"layers.py": (Path("assignment") / "layers.py").read_text()}
+    stub_files["layers.py"] = stub_files["layers.py"].replace(
+        "import numpy as np\n", f"import numpy as np\n{code}\n", 1)
+    report = grade(make_submission(tmp_path, stub_files), rubric)
+    assert report.score == 0
+    assert not (tmp_path / "results.json").exists()
+
+
+@pytest.mark.parametrize("content, phrase", [
+    (b"", "not a readable zip file"),
+    (b"PK\x05\x06" + b"\0" * 18, "empty zip file"),
+    (os.urandom(2000), "not a readable zip file"),
+])
+def test_a_bad_zip_gets_a_complete_zero_result(tmp_path, rubric, content, phrase):
+    archive = tmp_path / "submission.zip"
+    archive.write_bytes(content)
+    report = grade(archive, rubric)
+    assert report.score == 0 and len(report.tests) == len(NAMES) + 5
+    assert phrase in report.problem
+    assert all(phrase in t.output for t in report.tests)
+
+
+def test_a_zip_with_files_one_folder_deep_is_graded(tmp_path, rubric):
+    archive = tmp_path / "alice.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, source in reference_files().items():
+            zf.writestr(f"alice_hw/{name}", source)
+        zf.writestr("../evil.py", "print('escaped')")
+        zf.writestr("__MACOSX/alice_hw/._layers.py", "junk")
+    report = grade(archive, rubric)
+    assert report.score == report.max_score
+    assert not (tmp_path.parent / "evil.py").exists()
