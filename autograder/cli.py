@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -30,13 +31,46 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from autograder.grade import format_report, grade, write_json_atomic
+    from autograder.files import write_json_atomic
+    from autograder.grade import format_report, grade
     report = grade(args.path, load_rubric(args.rubric))
     print(format_report(report))
     if args.json:
         write_json_atomic(report.gradescope(), args.json)
         print(f"results written to {args.json}")
     return 0
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from autograder.batch import run_batch
+    if not args.directory.is_dir():
+        what = "is not a folder" if args.directory.exists() else "does not exist"
+        raise FileNotFoundError(f"the submissions folder {args.directory} {what}")
+    if args.jobs > (os.cpu_count() or 1):
+        print(f"warning: -j {args.jobs} is more than the {os.cpu_count()} CPUs here: "
+              f"submissions may hit their time limits", file=sys.stderr)
+    result = run_batch(args.directory, args.out, load_rubric(args.rubric), jobs=args.jobs,
+                       force=args.force)
+    print(result.summary())
+    return 0
+
+
+def _gradescope(args: argparse.Namespace) -> int:
+    from autograder.gradescope import build_bundle
+    names = build_bundle(args.out)
+    print(f"Gradescope autograder written to {args.out}: {len(names)} files "
+          f"(setup.sh, run_autograder, autograder/, solutions/, data/)")
+    return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,14 +90,39 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also write Gradescope results.json to FILE")
     grd.add_argument("--rubric", type=Path, default=RUBRIC, help="the rubric (TOML)")
     grd.set_defaults(run=_grade)
+
+    bat = commands.add_parser(
+        "batch", help="grade every submission in a folder (one folder or .zip per student)")
+    bat.add_argument("directory", type=Path, metavar="DIR",
+                     help="the submissions: each entry (a folder or a .zip) is one student")
+    bat.add_argument("--out", type=Path, required=True, metavar="OUTDIR",
+                     help="where <student>.json, <student>.txt and grades.csv go")
+    bat.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
+                     help="grade N submissions at once (default 1)")
+    bat.add_argument("--force", action="store_true",
+                     help="grade again students whose results are already in OUTDIR")
+    bat.add_argument("--rubric", type=Path, default=RUBRIC, help="the rubric (TOML)")
+    bat.set_defaults(run=_batch)
+
+    gs = commands.add_parser("gradescope", help="build the Gradescope autograder .zip")
+    gs.add_argument("out", type=Path, metavar="OUT.zip", help="the bundle to write")
+    gs.set_defaults(run=_gradescope)
     return parser
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """The errors of batch and gradescope that mean bad arguments (imported only when needed)."""
+    from autograder.batch import BatchError
+    from autograder.gradescope import BundleError
+    return BatchError, BundleError
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (release.ReleaseError, RubricError, FileNotFoundError) as error:
+    except (release.ReleaseError, RubricError, FileNotFoundError,
+            *_usage_errors()) as error:
         print(f"backprop-hw {args.command}: {error}", file=sys.stderr)
         return 2
 

@@ -6,9 +6,6 @@ sent back; nothing the submission writes anywhere counts.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -99,21 +96,6 @@ def grade(path: Path, rubric: Rubric | None = None) -> Report:
                                           output, visibility))
         protections, printed = sandbox.protections, sandbox.output
     return Report(str(path), results, time.monotonic() - started, protections, problem, printed)
-
-
-def write_json_atomic(data: dict, target: Path) -> None:
-    """Write JSON so that ``target`` is either absent, old, or complete: never half-written."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def format_report(report: Report) -> str:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 from functools import cache
 from types import ModuleType
 
 from autograder.paths import SOLUTIONS
 
 _PREFIX = "backprop_hw_reference"
+_LOADING = threading.Lock()  # loading swaps sys.modules entries: one thread at a time
 
 
 def _load(name: str) -> ModuleType:
@@ -36,15 +38,16 @@ def reference() -> dict[str, ModuleType]:
     ...``); while they load, those plain names point at the private copies.
     """
     names = ("gradient_check", "feedback", "layers", "two_layer_net")
-    saved = {name: sys.modules.get(name) for name in names}
-    try:
-        modules = {}
-        for name in names:
-            modules[name] = sys.modules[name] = _load(name)
-        return modules
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
+    with _LOADING:
+        saved = {name: sys.modules.get(name) for name in names}
+        try:
+            modules = {}
+            for name in names:
+                modules[name] = sys.modules[name] = _load(name)
+            return modules
+        finally:
+            for name, module in saved.items():
+                if module is None:
+                    sys.modules.pop(name, None)
+                else:
+                    sys.modules[name] = module

@@ -147,9 +147,10 @@ def test_an_edited_rubric_is_told_apart(manifest, tmp_path):
 def test_rubric_overrides_and_thresholds(tmp_path):
     text = md.RUBRIC.read_text()
     edited = tmp_path / "rubric.toml"
-    edited.write_text(text.replace('[training.datasets.wine]\npoints = 2\nthreshold = "manifest"',
-                                   "[training.datasets.wine]\npoints = 2\nthreshold = 0.5\n"
-                                   "num_epochs = 3"))
+    wine = '[training.datasets.wine]\npoints = 4\nthreshold = "manifest"'
+    assert wine in text
+    edited.write_text(text.replace(wine, "[training.datasets.wine]\npoints = 4\n"
+                                   "threshold = 0.5\nnum_epochs = 3"))
     rubric = md.load_rubric(edited)
     assert rubric["wine"]["threshold"] == 0.5
     assert rubric["wine"]["hyperparameters"]["num_epochs"] == 3
