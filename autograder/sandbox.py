@@ -105,6 +105,7 @@ def unprivileged_uid() -> int | None:
     return NOBODY if done.returncode == 0 else None
 
 
+# The worker has its own copies of the framing helpers: it runs without this package.
 def _read_exact(fd: int, n: int, deadline: float) -> bytes:
     chunks = []
     with selectors.DefaultSelector() as selector:

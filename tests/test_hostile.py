@@ -181,7 +181,7 @@ def test_submission_code_has_no_network(tmp_path, rubric):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
-    server.settimeout(5)
+    server.settimeout(3)
     port = server.getsockname()[1]
 
     def accept():
