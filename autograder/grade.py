@@ -72,6 +72,39 @@ def _points(rubric: Rubric, check: Check) -> tuple[float, str]:
     return rule.points, rule.visibility
 
 
+def run_checks(folder: Path, checks: list[Check], rubric: Rubric, seed: int,
+               problem: str | None = None) -> tuple[list[tuple[Check, bool, str]], Sandbox]:
+    """Run ``checks`` (and, unreported, the checks they need) on the code in ``folder``.
+
+    Returns ``[(check, passed, output)]`` in the order given, and the closed
+    sandbox (for its protections and what the submission printed).
+    """
+    by_id = {c.id: c for c in all_checks(rubric)}
+    wanted = {c.id for c in checks}
+    order, seen = [], set()
+
+    def visit(check: Check) -> None:
+        if check.id not in seen:
+            seen.add(check.id)
+            for need in check.needs:
+                visit(by_id[need])
+            order.append(check)
+    for check in checks:
+        visit(check)
+    results = []
+    with Sandbox(folder, rubric.limits) as sandbox:
+        ctx = Context(sandbox, seed)
+        for check in order:
+            if problem:
+                passed, output = False, f"{check.function}: not graded: {problem}."
+            else:
+                passed, output = run_check(check, ctx)
+            ctx.passed[check.id] = passed
+            if check.id in wanted:
+                results.append((check, passed, output))
+    return results, sandbox
+
+
 def grade(path: Path, rubric: Rubric | None = None) -> Report:
     """Grade the submission at ``path`` (a folder or a .zip).
 
@@ -81,21 +114,15 @@ def grade(path: Path, rubric: Rubric | None = None) -> Report:
     started = time.monotonic()
     rubric = rubric or load_rubric()
     checks = [c for c in all_checks(rubric) if _points(rubric, c)[0] > 0]
-    results, protections, printed = [], [], ""
     with prepared(Path(path)) as (folder, problem):
-        with Sandbox(folder, rubric.limits) as sandbox:
-            ctx = Context(sandbox, rubric.seed)
-            for check in checks:
-                if problem:
-                    passed, output = False, f"{check.function}: not graded: {problem}."
-                else:
-                    passed, output = run_check(check, ctx)
-                ctx.passed[check.id] = passed
-                points, visibility = _points(rubric, check)
-                results.append(TestResult(check.name, points if passed else 0.0, points,
-                                          output, visibility))
-        protections, printed = sandbox.protections, sandbox.output
-    return Report(str(path), results, time.monotonic() - started, protections, problem, printed)
+        outcomes, sandbox = run_checks(folder, checks, rubric, rubric.seed, problem)
+    tests = []
+    for check, passed, output in outcomes:
+        points, visibility = _points(rubric, check)
+        tests.append(TestResult(check.name, points if passed else 0.0, points, output,
+                                visibility))
+    return Report(str(path), tests, time.monotonic() - started, sandbox.protections, problem,
+                  sandbox.output)
 
 
 def format_report(report: Report) -> str:

@@ -33,6 +33,7 @@ class Check:
     name: str
     module: str
     run: Callable[[Context], str | None]
+    needs: tuple[str, ...] = ()  # checks whose verdicts this one reads from ctx.passed
 
     @property
     def function(self) -> str:
@@ -60,10 +61,11 @@ class Context:
 CHECKS: list[Check] = []
 
 
-def register(check_id: str, name: str, module: str, run: Callable[[Context], str | None]) -> None:
+def register(check_id: str, name: str, module: str, run: Callable[[Context], str | None],
+             needs: tuple[str, ...] = ()) -> None:
     if any(c.id == check_id for c in CHECKS):
         raise ValueError(f"two checks have the id {check_id!r}")
-    CHECKS.append(Check(check_id, name, module, run))
+    CHECKS.append(Check(check_id, name, module, run, needs))
 
 
 def check(check_id: str, name: str, module: str = "layers"):
