@@ -454,8 +454,12 @@ def main():
     drop_privileges(config)
     if config["namespaces"]:
         enter_namespaces(config)
+    else:
+        PROTECTIONS.append("namespaces: not used (turned off)")
     if config["landlock"]:
         apply_landlock(config)
+    else:
+        PROTECTIONS.append("landlock: not used (turned off)")
     local = [f[:-3] for f in os.listdir(".") if f.endswith(".py")]
     guard = ImportGuard(local)
     sys.meta_path.insert(0, guard)

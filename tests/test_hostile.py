@@ -16,6 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from submissions import inject, make_submission, reference_files
 
@@ -273,3 +274,17 @@ def test_a_zip_with_files_one_folder_deep_is_graded(tmp_path, rubric):
     report = grade(archive, rubric)
     assert report.score == report.max_score
     assert not (tmp_path.parent / "evil.py").exists()
+
+
+def test_without_kernel_protections_the_limits_still_hold_and_are_reported(tmp_path):
+    from autograder.sandbox import CallFailed, Limits, Sandbox
+    folder = make_submission(tmp_path, inject("relu_forward", "while True:\n    pass"))
+    limits = Limits(call_timeout=1.0, namespaces=False, landlock=False)
+    with Sandbox(folder, limits) as sandbox:
+        with pytest.raises(CallFailed, match="timed out after 1 s"):
+            sandbox.call("layers.relu_forward", np.ones(3))
+        out = sandbox.call("layers.sigmoid_forward", np.zeros(3))
+        report = "; ".join(sandbox.protections)
+    assert np.allclose(out[0], 0.5)
+    assert "limits:" in report and "landlock: not used" in report
+    assert "namespaces: not used" in report
