@@ -73,8 +73,11 @@ def _points(rubric: Rubric, check: Check) -> tuple[float, str]:
 
 
 def run_checks(folder: Path, checks: list[Check], rubric: Rubric, seed: int,
-               problem: str | None = None) -> tuple[list[tuple[Check, bool, str]], Sandbox]:
+               problem: str | None = None, hide: tuple[Path, ...] = ()
+               ) -> tuple[list[tuple[Check, bool, str]], Sandbox]:
     """Run ``checks`` (and, unreported, the checks they need) on the code in ``folder``.
+
+    ``hide``: more folders the submission must not see (e.g. the other submissions).
 
     Returns ``[(check, passed, output)]`` in the order given, and the closed
     sandbox (for its protections and what the submission printed).
@@ -92,7 +95,7 @@ def run_checks(folder: Path, checks: list[Check], rubric: Rubric, seed: int,
     for check in checks:
         visit(check)
     results = []
-    with Sandbox(folder, rubric.limits) as sandbox:
+    with Sandbox(folder, rubric.limits, hide) as sandbox:
         ctx = Context(sandbox, seed)
         for check in order:
             if problem:
@@ -115,7 +118,9 @@ def grade(path: Path, rubric: Rubric | None = None) -> Report:
     rubric = rubric or load_rubric()
     checks = [c for c in all_checks(rubric) if _points(rubric, c)[0] > 0]
     with prepared(Path(path)) as (folder, problem):
-        outcomes, sandbox = run_checks(folder, checks, rubric, rubric.seed, problem)
+        # The folder the submission came from may hold other students' work.
+        outcomes, sandbox = run_checks(folder, checks, rubric, rubric.seed, problem,
+                                       hide=(Path(path).resolve().parent,))
     tests = []
     for check, passed, output in outcomes:
         points, visibility = _points(rubric, check)

@@ -212,8 +212,12 @@ class Sandbox:
         if drop is not None:
             for path in [self._workdir, *self._workdir.iterdir()]:
                 os.chown(path, drop, drop)
+        # Folders to cover in the worker's mount namespace (a fallback for Landlock);
+        # never one that holds the worker's own folder or the Python it runs.
+        needed = (self._workdir, Path(sys.prefix).resolve(), Path(np.__file__).resolve())
         hide = [str(p) for p in (SOLUTIONS, DATA, Path(__file__).parent, ROOT / "tests",
-                                 *self.hide) if p.is_dir()]
+                                 *self.hide)
+                if p.is_dir() and not any(n.is_relative_to(p.resolve()) for n in needed)]
         config = {"workdir": str(self._workdir), "memory_mb": self.limits.memory_mb,
                   "cpu_seconds": self.limits.cpu_seconds,
                   "output_bytes": self.limits.output_bytes, "drop_to_uid": drop,
