@@ -73,6 +73,23 @@ def _positive(text: str) -> int:
     return value
 
 
+def _nbgrader_course(args: argparse.Namespace) -> int:
+    from autograder.nbgrader_course import ASSIGNMENT_ID, make_course
+    written = make_course(args.directory, load_rubric(args.rubric))
+    print(f"wrote {len(written)} files into {args.directory}; next, from there:\n"
+          f"  nbgrader generate_assignment {ASSIGNMENT_ID}\n"
+          f"  nbgrader autograde {ASSIGNMENT_ID}\n"
+          f"  nbgrader generate_feedback {ASSIGNMENT_ID}")
+    return 0
+
+
+def _handout(args: argparse.Namespace) -> int:
+    from autograder.handout import render_handout
+    out = render_handout(args.out)
+    print(f"wrote {out} ({out.stat().st_size // 1024} KiB): the executed solutions notebook")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backprop-hw", description="Release, grade and teach the backprop homework.")
@@ -107,6 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
     gs = commands.add_parser("gradescope", help="build the Gradescope autograder .zip")
     gs.add_argument("out", type=Path, metavar="OUT.zip", help="the bundle to write")
     gs.set_defaults(run=_gradescope)
+
+    nbg = commands.add_parser("nbgrader-course",
+                              help="write an nbgrader course directory for the assignment")
+    nbg.add_argument("directory", type=Path, help="the course directory to create or update")
+    nbg.add_argument("--rubric", type=Path, default=RUBRIC, help="the rubric (TOML)")
+    nbg.set_defaults(run=_nbgrader_course)
+
+    hnd = commands.add_parser("handout",
+                              help="render the executed solutions notebook to one HTML file")
+    hnd.add_argument("out", nargs="?", type=Path, default=Path("backprop-solutions.html"),
+                     help="the HTML file to write (default: backprop-solutions.html)")
+    hnd.set_defaults(run=_handout)
     return parser
 
 

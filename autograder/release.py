@@ -1,6 +1,8 @@
 """Make the student release (``assignment/``) from the reference (``solutions/``).
 
-A solution region in a ``.py`` file is written as::
+The notebook is released with nbgrader's own preprocessors (solutions cleared,
+hidden tests and outputs removed, points from the rubric); see
+autograder/nbgrader_course.py. A solution region in a ``.py`` file is written as::
 
     ### BEGIN SOLUTION hint: what to compute, with shapes
     ...reference code...
@@ -28,6 +30,7 @@ STUDENT_FILES = (
     "test_two_layer_net.py",
     "pytest.ini",
     "local_moons.npz",
+    "backprop.ipynb",
 )
 
 # Files and folders that running code leaves behind and the release ignores.
@@ -109,6 +112,10 @@ def render(solutions: Path = SOLUTIONS) -> dict[str, bytes]:
             raise ReleaseError(f"{path} is missing; it is listed in STUDENT_FILES")
         if path.suffix == ".py":
             files[name] = make_stub(path.read_text(encoding="utf-8"), name).encode("utf-8")
+        elif path.suffix == ".ipynb":
+            from autograder.nbgrader_course import student_notebook
+            from autograder.rubric import load_rubric
+            files[name] = student_notebook(path.read_bytes(), load_rubric())
         else:
             files[name] = path.read_bytes()
     return files
