@@ -96,6 +96,8 @@ def _cases() -> list[Case]:
         Case("not_utf8", {**with_bytes, "layers.py": with_bytes["layers.py"] + "# caf\udce9\n"},
              ("affine", "relu", "sigmoid", "softmax", "bce", *NET_AND_TRAIN),
              "not valid UTF-8"),
+        Case("missing_two_layer_net", {"layers.py": with_bytes["layers.py"]},
+             NET_AND_TRAIN, "two_layer_net.py is missing"),
         Case("missing_bce_loss", {**with_bytes, "layers.py": with_bytes["layers.py"].replace(
             "def bce_loss(", "def bce_loss_renamed(")}, ("bce_loss",), "bce_loss"),
         Case("returns_none", inject("affine_forward", "return None"),
@@ -129,7 +131,10 @@ def test_a_broken_submission_loses_only_what_it_breaks(tmp_path, rubric, case):
             files["layers.py"].encode("utf-8", "surrogateescape"))
         report = grade(tmp_path / "sub", rubric)
     else:
-        report = grade(make_submission(tmp_path, files), rubric)
+        folder = make_submission(tmp_path, files)
+        if case.name == "missing_two_layer_net":
+            (folder / "two_layer_net.py").unlink()
+        report = grade(folder, rubric)
     assert len(report.tests) == len(NAMES) + 5
     for name, (passed, output) in results(report).items():
         if name.startswith(case.fails) and case.fails:
