@@ -10,9 +10,9 @@ checks that touch it.
 
 from __future__ import annotations
 
-import io
 import json
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -123,15 +123,37 @@ def _read_exact(fd: int, n: int, deadline: float) -> bytes:
 
 
 def _pack(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
-    head = json.dumps(header).encode()
-    buffer = io.BytesIO()
-    if arrays:
-        np.savez(buffer, **arrays)
-    payload = buffer.getvalue()
+    """Frame a message: JSON header (with each array's key, dtype and shape), raw bytes."""
+    specs, chunks = [], []
+    for key, value in arrays.items():
+        value = np.asarray(value, order="C")
+        specs.append([key, value.dtype.str, list(value.shape)])
+        chunks.append(value.tobytes())
+    head = json.dumps({**header, "arrays": specs}).encode()
+    payload = b"".join(chunks)
     return struct.pack(">I", len(head)) + head + struct.pack(">I", len(payload)) + payload
 
 
 MAX_MESSAGE = 256 * 1024 * 1024
+_NUMERIC_DTYPE = re.compile(r"[<>|=]?[biuf][1248]")  # never object or structured dtypes
+
+
+def _arrays(specs: Any, payload: bytes) -> dict[str, np.ndarray]:
+    """The arrays a message's header describes, read from its payload; ValueError if off."""
+    arrays, offset = {}, 0
+    for key, dtype, shape in specs:
+        if not (isinstance(dtype, str) and _NUMERIC_DTYPE.fullmatch(dtype)
+                and all(isinstance(n, int) and n >= 0 for n in shape)):
+            raise ValueError("unreadable array")
+        kind = np.dtype(dtype)
+        count = int(np.prod(shape, dtype=np.int64))
+        if offset + count * kind.itemsize > len(payload):
+            raise ValueError("payload too short")
+        arrays[str(key)] = np.frombuffer(payload, kind, count, offset).reshape(tuple(shape)).copy()
+        offset += count * kind.itemsize
+    if offset != len(payload):
+        raise ValueError("payload too long")
+    return arrays
 
 
 def _receive(fd: int, deadline: float) -> tuple[dict, dict[str, np.ndarray]]:
@@ -144,11 +166,8 @@ def _receive(fd: int, deadline: float) -> tuple[dict, dict[str, np.ndarray]]:
     size = struct.unpack(">I", _read_exact(fd, 4, deadline))[0]
     if size > MAX_MESSAGE:
         raise ValueError("payload too large")
-    arrays = {}
-    if size:
-        with np.load(io.BytesIO(_read_exact(fd, size, deadline)), allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    return header, arrays
+    payload = _read_exact(fd, size, deadline) if size else b""
+    return header, _arrays(header.get("arrays", []), payload)
 
 
 def decode(descriptor: Any, arrays: dict[str, np.ndarray]) -> Any:
@@ -238,15 +257,27 @@ class Sandbox:
                 self.protections = [str(p) for p in header.get("protections", [])]
                 return
 
-    def _stop(self) -> None:
+    def _stop(self, graceful: bool = False) -> None:
         process, self._process = self._process, None
         if process is not None:
-            for pid in self._pids:
-                for kill in (os.killpg, os.kill):
-                    try:
-                        kill(pid, signal.SIGKILL)
-                    except (ProcessLookupError, PermissionError):
-                        pass
+            if graceful:
+                try:
+                    process.stdin.write(_pack({"op": "stop"}, {}))
+                    process.stdin.flush()
+                    process.wait(timeout=1.0)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+            # The pid namespace's init first: the worker then reaps it (no zombie, and
+            # its CPU time is counted) before it is killed itself.
+            outer, *inner = self._pids
+            for pid in inner:
+                _kill(pid)
+            if inner:
+                try:
+                    process.wait(timeout=1.0)
+                except subprocess.TimeoutExpired:
+                    pass
+            _kill(outer)
             process.wait()
             for stream in (process.stdin, process.stdout):
                 stream.close()
@@ -260,7 +291,7 @@ class Sandbox:
 
     def close(self) -> None:
         """End the worker and every process it started; remove its folder."""
-        self._stop()
+        self._stop(graceful=True)
 
     def _died(self, what: str) -> CallFailed:
         process = self._process
@@ -369,6 +400,15 @@ class Sandbox:
     def load(self, module: str) -> None:
         """Import a submission module; CallFailed says why it cannot be used."""
         self.request({"op": "load", "module": module}, None, f"importing {module}.py")
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL a process and its process group, if they are still there."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _arg(value: Any, arrays: dict[str, np.ndarray]) -> dict:

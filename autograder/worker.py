@@ -13,8 +13,8 @@ the grader: it reaches the child as source text, so the child needs no read
 access to the grader's package (where the rubric lives).
 
 Wire format, both ways: a 4-byte big-endian length, a JSON header of that
-length, then a 4-byte length and an ``.npz`` payload (read with
-allow_pickle=False). Values come back as descriptors: {"array": key},
+length (listing each array's key, dtype and shape), then a 4-byte length and
+the arrays' raw bytes: numbers only, never pickles. Values come back as descriptors: {"array": key},
 {"none": true}, {"seq": [...], "type": name}, {"map": {...}},
 {"other": type name}.
 """
@@ -273,7 +273,7 @@ def encode(value, arrays, depth=0):
         if value.dtype.kind not in "biuf" or value.size > 5_000_000:
             return {"other": f"ndarray of dtype {value.dtype} and shape {value.shape}"}
         key = f"a{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(value)
+        arrays[key] = np.asarray(value, order="C")
         return {"array": key, "type": "ndarray"}
     if isinstance(value, (tuple, list)) and depth < 3 and len(value) <= 100_000:
         if value and all(isinstance(v, (int, float, np.number)) for v in value):
@@ -393,26 +393,26 @@ def _send_raw(fd, header, payload=b""):
 
 
 def receive(fd):
-    import io
-
     import numpy as np
-    head = json.loads(_read_exact(fd, struct.unpack(">I", _read_exact(fd, 4))[0]))
-    size = struct.unpack(">I", _read_exact(fd, 4))[0]
-    arrays = {}
-    if size:
-        with np.load(io.BytesIO(_read_exact(fd, size)), allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    return head, arrays
+    header = json.loads(_read_exact(fd, struct.unpack(">I", _read_exact(fd, 4))[0]))
+    payload = _read_exact(fd, struct.unpack(">I", _read_exact(fd, 4))[0])
+    arrays, offset = {}, 0
+    for key, dtype, shape in header.get("arrays", []):
+        kind = np.dtype(dtype)
+        count = int(np.prod(shape, dtype=np.int64))
+        arrays[key] = np.frombuffer(payload, kind, count, offset).reshape(tuple(shape)).copy()
+        offset += count * kind.itemsize
+    return header, arrays
 
 
 def send(fd, header, arrays):
-    import io
-
     import numpy as np
-    buffer = io.BytesIO()
-    if arrays:
-        np.savez(buffer, **arrays)
-    _send_raw(fd, header, buffer.getvalue())
+    specs, chunks = [], []
+    for key, value in arrays.items():
+        value = np.asarray(value, order="C")
+        specs.append([key, value.dtype.str, list(value.shape)])
+        chunks.append(value.tobytes())
+    _send_raw(fd, {**header, "arrays": specs}, b"".join(chunks))
 
 
 class CappedStream:
