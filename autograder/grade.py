@@ -38,6 +38,7 @@ class Report:
     protections: list[str] = field(default_factory=list)
     problem: str | None = None
     printed: str = ""
+    peak_memory_mib: float = 0.0  # of the submission's process
 
     @property
     def score(self) -> float:
@@ -127,7 +128,7 @@ def grade(path: Path, rubric: Rubric | None = None) -> Report:
         tests.append(TestResult(check.name, points if passed else 0.0, points, output,
                                 visibility))
     return Report(str(path), tests, time.monotonic() - started, sandbox.protections, problem,
-                  sandbox.output)
+                  sandbox.output, sandbox.peak_memory_mib)
 
 
 def format_report(report: Report) -> str:

@@ -211,6 +211,7 @@ class Sandbox:
     _deadline: float = 0.0
     _handles: set[str] = field(default_factory=set)
     output: str = ""
+    peak_memory_mib: float = 0.0  # the largest any worker of this sandbox grew to
 
     def __enter__(self) -> Sandbox:
         self._deadline = time.monotonic() + self.limits.submission_timeout
@@ -261,6 +262,15 @@ class Sandbox:
         process, self._process = self._process, None
         if process is not None:
             if graceful:
+                try:
+                    process.stdin.write(_pack({"op": "usage"}, {}))
+                    process.stdin.flush()
+                    header, arrays = _receive(process.stdout.fileno(), time.monotonic() + 1.0)
+                    usage = decode(header.get("result"), arrays)
+                    if isinstance(usage, np.ndarray) and usage.shape == (2,):
+                        self.peak_memory_mib = max(self.peak_memory_mib, usage[0] / 1024)
+                except (OSError, ValueError, KeyError, TimeoutError, EOFError, struct.error):
+                    pass
                 try:
                     process.stdin.write(_pack({"op": "stop"}, {}))
                     process.stdin.flush()

@@ -358,6 +358,10 @@ def serve(request, arrays, handles, guard, loaded):
         result = None
     elif op == "get":
         result = resolve({"ref": request["ref"]}, arrays, handles)
+    elif op == "usage":  # peak memory (KiB) and CPU seconds of this process
+        import numpy as np
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result = np.array([usage.ru_maxrss, usage.ru_utime + usage.ru_stime])
     elif op == "load":
         load_module(request["module"], guard, loaded)
         result = None

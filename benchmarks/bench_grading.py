@@ -1,0 +1,337 @@
+"""Benchmark the autograder: one grade, its training peer, and a class in batch.
+
+    python benchmarks/bench_grading.py [--repeats R] [--students S] [--rounds N] [--quick]
+
+Prints numbers only; it never asserts a timing. Three measurements, one run:
+
+1. grade(): the reference solutions graded R times in this process (after
+   one cold warm-up grade, reported on its own). Wall time; CPU time = this
+   process's time.process_time() + the CPU of its children (the sandbox
+   worker, which does most of the work) from getrusage(RUSAGE_CHILDREN); peak RSS of the
+   sandbox process and of the grader.
+2. The peer: the reference net trained, in this process with one BLAS thread,
+   on every frozen dataset with the rubric's hyperparameters, exactly as the
+   training checks ask the worker to: R times. Grade CPU / training CPU and
+   the grader's overhead (grade CPU - training CPU).
+3. A class of S submissions (reference, stubs and each known bug, cycled)
+   graded with run_batch (what ``backprop-hw batch`` runs) at -j 1 and -j 2,
+   N rounds each in alternating order, a fresh output folder every time; the
+   summary takes each -j's fastest round (other load on the machine only
+   ever slows a run down).
+
+Children's CPU: the grader reaps its sandbox worker, which reaps the process it
+forked (the init of its pid namespace), so RUSAGE_CHILDREN holds all of it.
+The sandbox's peak memory is what the worker reports of itself
+(Report.peak_memory_mib). The script also reports how many cores other
+processes kept busy meanwhile (/proc/stat), since the -j 2 figures mean
+little on a machine someone else is using.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One BLAS thread, as the grader's worker has (autograder.sandbox._clean_env):
+# set before anything imports numpy.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_name] = "1"
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (ROOT / "tests", ROOT):  # ROOT ends up first
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+import numpy as np  # noqa: E402
+
+from autograder.batch import run_batch  # noqa: E402
+from autograder.checks.training import load_dataset  # noqa: E402
+from autograder.grade import grade  # noqa: E402
+from autograder.paths import SOLUTIONS  # noqa: E402
+from autograder.reference import reference  # noqa: E402
+from autograder.rubric import Rubric, load_rubric  # noqa: E402
+
+GOAL_CPU = 1.0  # s, one full grade (the issue's goal)
+GOAL_WALL = 2.0  # s, one full grade on a 2-core machine
+NBGRADER_CPU = 3.0  # s per submission: nbgrader autograde on a comparable notebook
+
+
+# -- measuring ---------------------------------------------------------------
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mib(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU-seconds every process on the machine has used since boot (Linux /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Sample:
+    wall: float
+    cpu: float  # self + children
+    self_cpu: float
+    child_cpu: float
+    others: float | None = None  # cores busy with other processes meanwhile
+
+
+class Meter:
+    """Wall and CPU (this process and its children) of one block."""
+
+    def __enter__(self) -> Meter:
+        self._wall, self._self, self._child = (time.perf_counter(), time.process_time(),
+                                               children_cpu())
+        self._busy = machine_busy_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall = time.perf_counter() - self._wall
+        self_cpu = time.process_time() - self._self
+        busy = machine_busy_seconds()
+        child = children_cpu() - self._child
+        others = None
+        if busy is not None and self._busy is not None and wall > 0:
+            others = max(0.0, (busy - self._busy - self_cpu - child) / wall)
+        self.sample = Sample(wall, self_cpu + child, self_cpu, child, others)
+
+
+def others_text(sample: Sample) -> str:
+    return "unknown" if sample.others is None else f"{sample.others:.2f}"
+
+
+def spread(values: list[float], unit: str = "s", digits: int = 3) -> str:
+    return (f"min {min(values):.{digits}f}  median {statistics.median(values):.{digits}f}  "
+            f"max {max(values):.{digits}f} {unit}")
+
+
+def med(samples: list[Sample], attr: str) -> float:
+    return statistics.median(getattr(s, attr) for s in samples)
+
+
+# -- 1. grade() --------------------------------------------------------------
+
+def bench_grade(rubric: Rubric, repeats: int) -> tuple[list[Sample], dict]:
+    with Meter() as cold:
+        report = grade(SOLUTIONS, rubric)
+    info = {"cold": cold.sample, "score": report.score, "max_score": report.max_score,
+            "protections": report.protections}
+    samples, peaks = [], []
+    for _ in range(repeats):
+        with Meter() as meter:
+            report = grade(SOLUTIONS, rubric)
+        samples.append(meter.sample)
+        peaks.append(report.peak_memory_mib)
+        if report.score != info["score"]:
+            info.setdefault("score_changed", []).append(report.score)
+    info["rss_sandbox"] = max(peaks)
+    info["rss_self"] = peak_rss_mib(resource.RUSAGE_SELF)
+    return samples, info
+
+
+# -- 2. the peer: training alone ---------------------------------------------
+
+def train_all(rubric: Rubric, net: object, data: dict) -> dict[str, float]:
+    """Train the reference on every dataset as the training checks do; test accuracies."""
+    accuracies = {}
+    for name, rule in rubric.datasets.items():
+        hp, d = rule.hyperparameters, data[name]
+        classes = int(max(d["y_train"].max(), d["y_test"].max())) + 1
+        model = net.TwoLayerNet(d["X_train"].shape[1], hp["hidden_dim"], classes,
+                                weight_scale=hp.get("weight_scale"), reg=hp["reg"],
+                                loss=hp["loss"], seed=hp["init_seed"])
+        net.train(model, d["X_train"], d["y_train"], learning_rate=hp["learning_rate"],
+                  num_epochs=hp["num_epochs"], batch_size=hp["batch_size"],
+                  lr_decay=hp["lr_decay"], seed=hp["shuffle_seed"])
+        accuracies[name] = float(np.mean(model.predict(d["X_test"]) == d["y_test"]))
+    return accuracies
+
+
+def bench_training(rubric: Rubric, repeats: int) -> tuple[list[Sample], dict[str, float]]:
+    net = reference()["two_layer_net"]
+    data = {name: load_dataset(name) for name in rubric.datasets}  # loaded outside the timing
+    samples, accuracies = [], {}
+    for _ in range(repeats):
+        with Meter() as meter:
+            accuracies = train_all(rubric, net, data)
+        samples.append(meter.sample)
+    return samples, accuracies
+
+
+# -- 3. batch ------------------------------------------------------------------
+
+def build_class(folder: Path, students: int) -> list[str]:
+    """``students`` submissions in ``folder``: reference, stubs, each known bug, cycled."""
+    from submissions import BUGS, buggy_files, make_submission, reference_files
+    kinds = [("reference", reference_files()), ("stubs", None),
+             *((bug.name, buggy_files(bug)) for bug in BUGS)]
+    names = []
+    for i in range(students):
+        kind, files = kinds[i % len(kinds)]
+        name = f"s{i:03d}_{kind}"
+        make_submission(folder / name, files)
+        names.append(name)
+    return names
+
+
+def bench_batch(rubric: Rubric, students: int, jobs_list: tuple[int, ...],
+                rounds: int) -> dict[int, list[dict]]:
+    """Grade the class ``rounds`` times with each -j, alternating the order, fresh output each."""
+    results: dict[int, list[dict]] = {jobs: [] for jobs in jobs_list}
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        subs = Path(tmp) / "submissions"
+        subs.mkdir()
+        build_class(subs, students)
+        with open(os.devnull, "w") as devnull:
+            for round_ in range(rounds):
+                for jobs in (jobs_list if round_ % 2 == 0 else jobs_list[::-1]):
+                    out = Path(tmp) / f"out-{round_}-j{jobs}"  # fresh for every run
+                    with Meter() as meter:
+                        result = run_batch(subs, out, rubric, jobs=jobs, progress=devnull)
+                    results[jobs].append({"sample": meter.sample, "scores": dict(result.scores),
+                                          "graded": len(result.graded),
+                                          "failed": len(result.failed)})
+    return results
+
+
+# -- report --------------------------------------------------------------------
+
+def machine() -> str:
+    return (f"{platform.machine()}, nproc {os.cpu_count()}, Python {platform.python_version()}, "
+            f"numpy {np.__version__}, {platform.platform(terse=True)}")
+
+
+def load() -> str:
+    """The load averages: other work on the machine skews the -j 2 figures most."""
+    try:
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load average unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, metavar="R",
+                        help="grades and training runs to time (default 10, --quick 3)")
+    parser.add_argument("--students", type=int, metavar="S",
+                        help="submissions in the batch (default 50, --quick 10)")
+    parser.add_argument("--rounds", type=int, metavar="N",
+                        help="batch runs per -j, the fastest counts (default 2, --quick 1)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a fast smoke run: R=3, S=10, 1 batch round")
+    args = parser.parse_args(argv)
+
+    def pick(value: int | None, quick: int, full: int) -> int:
+        return value if value is not None else (quick if args.quick else full)
+
+    repeats, students = pick(args.repeats, 3, 10), pick(args.students, 10, 50)
+    rounds = pick(args.rounds, 1, 2)
+    if min(repeats, students, rounds) < 1:
+        parser.error("--repeats, --students and --rounds must be at least 1")
+
+    print(f"bench_grading: {time.strftime('%Y-%m-%d %H:%M')}, {machine()}")
+    print(f"  repeats {repeats}, students {students}, batch rounds {rounds}, OPENBLAS_NUM_THREADS="
+          f"{os.environ['OPENBLAS_NUM_THREADS']}, {load()} at the start")
+    rubric = load_rubric()
+
+    grades, info = bench_grade(rubric, repeats)
+    print(f"\n1. grade(reference) x {repeats} (after 1 cold grade: "
+          f"{info['cold'].wall:.3f} s wall, {info['cold'].cpu:.3f} s CPU), "
+          f"score {info['score']:g} / {info['max_score']:g}")
+    if "score_changed" in info:
+        print(f"  warning: the score changed between grades: {info['score_changed']}")
+    print(f"  wall          {spread([s.wall for s in grades])}")
+    print(f"  CPU total     {spread([s.cpu for s in grades])}")
+    print(f"    grader      {spread([s.self_cpu for s in grades])}")
+    print(f"    children    {spread([s.child_cpu for s in grades])}")
+    if all(s.others is not None for s in grades):
+        print(f"  other processes busy meanwhile: {spread([s.others for s in grades], 'cores', 2)}")
+    print(f"  peak RSS      sandbox process {info['rss_sandbox']:.0f} MiB, grader "
+          f"{info['rss_self']:.0f} MiB")
+    print("  sandbox: " + "; ".join(info["protections"]))
+
+    training, accuracies = bench_training(rubric, repeats)
+    print(f"\n2. reference training alone, {len(accuracies)} datasets, x {repeats}, "
+          f"in-process, 1 BLAS thread")
+    print(f"  wall          {spread([s.wall for s in training])}")
+    print(f"  CPU           {spread([s.cpu for s in training])}")
+    print("  test accuracy " + ", ".join(f"{k} {v:.3f}" for k, v in accuracies.items()))
+    grade_cpu, train_cpu = med(grades, "cpu"), med(training, "cpu")
+    print(f"  grade CPU / training CPU = {grade_cpu / train_cpu:.2f} (medians); "
+          f"grader overhead = {grade_cpu - train_cpu:.3f} s CPU per grade")
+
+    jobs_list = (1, 2)
+    batch = bench_batch(rubric, students, jobs_list, rounds)
+    print(f"\n3. batch of {students} submissions (reference, stubs and each known bug, "
+          f"cycled), graded by run_batch, {rounds} round(s) per -j, order alternating")
+    for round_ in range(rounds):
+        for jobs in jobs_list:
+            b = batch[jobs][round_]
+            s = b["sample"]
+            print(f"  round {round_ + 1} -j {jobs}: wall {s.wall:.2f} s, CPU {s.cpu:.2f} s "
+                  f"(grader {s.self_cpu:.2f}, children {s.child_cpu:.2f}), "
+                  f"{students / s.wall:.2f} submissions/s, {s.wall / students:.3f} s wall and "
+                  f"{s.cpu / students:.3f} s CPU per submission, {s.cpu / s.wall:.2f} cores "
+                  f"busy (other processes: {others_text(s)}); {b['graded']} graded, "
+                  f"{b['failed']} grader failures")
+    runs = [b for jobs in jobs_list for b in batch[jobs]]
+    same = all(b["scores"] == runs[0]["scores"] for b in runs)
+    scores = runs[0]["scores"]
+    mean = statistics.mean(scores.values()) if scores else float("nan")
+    print(f"  scores identical across runs: {'yes' if same else 'NO'}; mean score "
+          f"{mean:.2f} / {rubric.max_score:g}")
+    j1, j2 = (min((b["sample"] for b in batch[jobs]), key=lambda s: s.wall)
+              for jobs in jobs_list)  # the fastest round of each: the least disturbed
+    speedup = j1.wall / j2.wall
+
+    rows = [
+        ("grade(): wall, median", f"{med(grades, 'wall'):.3f} s",
+         f"<= {GOAL_WALL:g} s: {'met' if med(grades, 'wall') <= GOAL_WALL else 'NOT met'}"),
+        ("grade(): CPU, median", f"{grade_cpu:.3f} s",
+         f"<= {GOAL_CPU:g} s: {'met' if grade_cpu <= GOAL_CPU else 'NOT met'}"),
+        ("  of which training (peer)", f"{train_cpu:.3f} s", ""),
+        ("  grader overhead", f"{grade_cpu - train_cpu:.3f} s",
+         f"grade/training {grade_cpu / train_cpu:.2f}x"),
+        ("grade(): peak RSS sandbox/grader",
+         f"{info['rss_sandbox']:.0f}/{info['rss_self']:.0f} MiB", ""),
+        (f"batch -j 1: {students} subs, best", f"{j1.wall:.2f} s wall",
+         f"{students / j1.wall:.2f} subs/s, {j1.cpu / students:.3f} CPU-s/sub"),
+        (f"batch -j 2: {students} subs, best", f"{j2.wall:.2f} s wall",
+         f"{students / j2.wall:.2f} subs/s, {j2.cpu / students:.3f} CPU-s/sub"),
+        ("batch speedup j2/j1", f"{speedup:.2f}x",
+         f"scales with workers (ideal 2.00x); other processes used {others_text(j1)} / "
+         f"{others_text(j2)} cores meanwhile"),
+        ("nbgrader autograde (for scale)", f"~{NBGRADER_CPU:g} CPU-s/sub",
+         f"{NBGRADER_CPU / (j1.cpu / students):.1f}x our -j 1 CPU per submission"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    print(f"\nsummary ({machine()}, {load()} at the end)")
+    print(f"  {'measure':<{width}}  {'value':>{value_width}}  goal / note")
+    for name, value, note in rows:
+        print(f"  {name:<{width}}  {value:>{value_width}}  {note}".rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
