@@ -147,10 +147,12 @@ def test_grade_command_fails_only_when_it_cannot_run(tmp_path, capsys):
     assert "affine_backward_numeric: missing" in err
 
 
-def test_the_grading_process_never_imports_scikit_learn():
-    code = ("import sys; from autograder.grade import grade; from autograder.paths import "
-            "SOLUTIONS; grade(SOLUTIONS); print('sklearn' in sys.modules)")
+def test_grading_needs_only_numpy_and_the_standard_library():
+    # Gradescope's image gets numpy (and tomli) only: grading must import nothing else.
+    code = ("import sys; from autograder.cli import main; from autograder.paths import "
+            "SOLUTIONS; main(['grade', str(SOLUTIONS)]); print(sorted({m.split('.')[0] for m "
+            "in sys.modules} & {'sklearn', 'scipy', 'tqdm', 'nbgrader', 'nbformat', "
+            "'nbclient', 'matplotlib', 'pytest'}))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
-    assert done.stdout.strip() == "False", done.stderr
-
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
