@@ -10,8 +10,10 @@ students that have no readable ``<student>.json`` yet.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import re
 import sys
 import traceback
 import zipfile
@@ -54,7 +56,7 @@ class BatchResult:
         lines = [f"batch: {len(self.graded)} graded, {len(self.skipped)} skipped "
                  f"(already graded), {len(self.failed)} failed (grader error)"]
         if self.failed:
-            lines.append("  the grader failed on: " + ", ".join(sorted(self.failed))
+            lines.append("  the grader failed on: " + ", ".join(sorted(map(printable, self.failed)))
                          + " (each got a 0 with the reason; delete their .json to retry)")
         if self.ignored:
             lines.append("  ignored (neither a folder nor a .zip): " + ", ".join(self.ignored))
@@ -64,6 +66,24 @@ class BatchResult:
         if self.csv_path is not None:
             lines.append(f"  grades written to {self.csv_path}")
         return "\n".join(lines)
+
+
+def printable(student: str) -> str:
+    """A student's name as text that prints and encodes (folder names need not be UTF-8)."""
+    return student.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def result_stem(student: str) -> str:
+    """The file name (without suffix) of a student's results: safe and short.
+
+    Names that are already safe are kept; others get their unsafe characters
+    replaced and a short hash of the real name, so two students never share one.
+    """
+    safe = re.sub(r"[^\w.-]", "_", printable(student), flags=re.ASCII).lstrip(".")[:80]
+    if safe == student:
+        return safe
+    digest = hashlib.sha256(student.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f"{safe}-{digest}"
 
 
 def student_name(entry: Path) -> str:
@@ -135,12 +155,13 @@ def grade_student(student: str, submission: Path, outdir: Path, rubric: Rubric,
     """
     try:
         report = (grader or grade)(submission, rubric)
-        data, text, ok = report.gradescope(), format_report(report), True
+        data, text, ok = report.gradescope(), format_report(report, for_student=True), True
     except Exception as error:  # one bad submission never stops the batch
         data, text = failure_results(student, error)
         ok = False
-    write_text_atomic(text + "\n", outdir / f"{student}.txt")
-    write_json_atomic(data, outdir / f"{student}.json")  # last: it marks the student done
+    write_text_atomic(text + "\n", outdir / f"{result_stem(student)}.txt")
+    # Last: its presence marks the student done.
+    write_json_atomic(data, outdir / f"{result_stem(student)}.json")
     return ok, float(data["score"])
 
 
@@ -158,7 +179,7 @@ def write_grades_csv(outdir: Path, students: Iterable[str]) -> tuple[Path, dict[
     rows: dict[str, dict[str, Any]] = {}
     columns: dict[str, None] = {}  # test names, in order of first appearance
     for student in sorted(students):
-        data = read_results(outdir / f"{student}.json")
+        data = read_results(outdir / f"{result_stem(student)}.json")
         if data is None:
             continue
         scores = {}
@@ -171,7 +192,7 @@ def write_grades_csv(outdir: Path, students: Iterable[str]) -> tuple[Path, dict[
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["student", *columns, "total"])
     for student, row in rows.items():
-        writer.writerow([student, *(_cell(row["scores"].get(c)) for c in columns),
+        writer.writerow([printable(student), *(_cell(row["scores"].get(c)) for c in columns),
                          _cell(row["total"])])
     path = outdir / GRADES_CSV
     write_text_atomic(buffer.getvalue(), path)
@@ -210,7 +231,7 @@ def run_batch(directory: Path, outdir: Path, rubric: Rubric, jobs: int = 1,
     result = BatchResult(ignored=ignored, max_score=rubric.max_score)
     todo = {}
     for student, path in submissions.items():
-        if not force and read_results(outdir / f"{student}.json") is not None:
+        if not force and read_results(outdir / f"{result_stem(student)}.json") is not None:
             result.skipped.append(student)
         else:
             todo[student] = path
@@ -226,11 +247,16 @@ def run_batch(directory: Path, outdir: Path, rubric: Rubric, jobs: int = 1,
             try:
                 for future in as_completed(futures):
                     student = futures[future]
-                    ok, _ = future.result()
+                    try:
+                        ok, _ = future.result()
+                    except OSError as error:  # its results could not be written
+                        ok = False
+                        bar.write(f"could not write the results of {printable(student)}: "
+                                  f"{error}", file=stream)
                     (result.graded if ok else result.failed).append(student)
                     if not ok:
-                        bar.write(f"the grader failed on {student}: see "
-                                  f"{outdir / (student + '.txt')}", file=stream)
+                        bar.write(f"the grader failed on {printable(student)}: see "
+                                  f"{outdir / (result_stem(student) + '.txt')}", file=stream)
                     bar.update(1)
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)

@@ -34,7 +34,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
 def write_text_atomic(text: str, target: Path) -> None:
     """Write ``text`` (UTF-8) to ``target`` atomically."""
     with atomic_path(target) as temporary:
-        temporary.write_text(text, encoding="utf-8", newline="")
+        temporary.write_text(text, encoding="utf-8", errors="replace", newline="")
 
 
 def write_json_atomic(data: Any, target: Path) -> None:

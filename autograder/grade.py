@@ -53,9 +53,11 @@ class Report:
         notes = [f"Graded {self.score:g} / {self.max_score:g} points."]
         if self.problem:
             notes.append(f"Submission problem: {self.problem}.")
-        notes.append("Sandbox: " + ("; ".join(self.protections) or "no worker was started"))
+        # extra_data is for the course staff: Gradescope does not show it to students.
         return {"score": self.score, "execution_time": round(self.execution_time, 3),
-                "output": "\n".join(notes), "tests": [asdict(t) for t in self.tests]}
+                "output": "\n".join(notes), "tests": [asdict(t) for t in self.tests],
+                "extra_data": {"sandbox": self.protections,
+                               "peak_memory_mib": round(self.peak_memory_mib, 1)}}
 
 
 def all_checks(rubric: Rubric) -> list[Check]:
@@ -131,19 +133,33 @@ def grade(path: Path, rubric: Rubric | None = None) -> Report:
                   sandbox.output, sandbox.peak_memory_mib)
 
 
-def format_report(report: Report) -> str:
-    """The report a person reads: one line per test, the reason under each failure."""
-    lines = [f"backprop-hw: {report.submission}: {report.score:g} / {report.max_score:g} points "
-             f"({report.execution_time:.1f} s)"]
+def format_report(report: Report, for_student: bool = False) -> str:
+    """The report a person reads: one line per test, the reason under each failure.
+
+    ``for_student`` leaves out the tests the rubric does not make visible
+    (their points still count in the total) and the sandbox details.
+    """
+    lines = [f"backprop-hw: {_printable(report.submission)}: {report.score:g} / "
+             f"{report.max_score:g} points ({report.execution_time:.1f} s)"]
     if report.problem:
         lines.append(f"  submission problem: {report.problem}")
-    for test in report.tests:
+    shown = [t for t in report.tests if not for_student or t.visibility == "visible"]
+    for test in shown:
         mark = "PASS" if test.score >= test.max_score else "FAIL"
         lines.append(f"  {mark} {test.score:g}/{test.max_score:g}  {test.name}")
         if mark == "FAIL":
             lines.append(f"         {test.output}")
-    lines.append("  sandbox: " + ("; ".join(report.protections) or "not started"))
+    if len(shown) < len(report.tests):
+        lines.append(f"  ({len(report.tests) - len(shown)} more tests are not shown)")
+    if not for_student:
+        lines.append("  sandbox: " + ("; ".join(report.protections) or "not started"))
     if report.printed.strip():
-        lines.append(f"  the submission printed {len(report.printed)} characters (first "
-                     f"lines: {report.printed.strip().splitlines()[0][:100]!r})")
+        first = report.printed.strip().splitlines()[0][:100]
+        lines.append(f"  the submission printed {len(report.printed)} characters (first line: "
+                     f"{_printable(first)!r})")
     return "\n".join(lines)
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in
+                   text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))

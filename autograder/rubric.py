@@ -171,9 +171,16 @@ def load_rubric(path: Path = RUBRIC, known_tests: dict[str, str] | None = None,
     problems = _Problems()
     for key in set(raw) - {"grading", "limits", "tests", "training"}:
         problems.append(f"[{key}]: unknown table (expected grading, limits, tests, training)")
+    for key in ("grading", "limits", "tests", "training"):
+        if not isinstance(raw.get(key, {}), dict):
+            raise RubricError(f"{path}: {key} must be a table ([{key}]), got {raw[key]!r}")
+    for name, table in raw.get("training", {}).get("datasets", {}).items():
+        if not isinstance(table, dict):
+            raise RubricError(f"{path}: [training.datasets.{name}] must be a table, "
+                              f"got {table!r}")
     grading = raw.get("grading", {})
     seed = grading.get("seed", 0)
-    problems.expect(_typed(seed, int), "[grading].seed", "an integer", seed)
+    problems.expect(_typed(seed, int) and seed >= 0, "[grading].seed", "an integer >= 0", seed)
     default = _visibility(grading, "[grading]", "visible", problems)
     limits_raw = raw.get("limits", {})
     limits = {}

@@ -16,6 +16,7 @@ import re
 import selectors
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -122,6 +123,30 @@ def _read_exact(fd: int, n: int, deadline: float) -> bytes:
     return b"".join(chunks)
 
 
+def _write_exact(fd: int, data: bytes, deadline: float) -> None:
+    """Write all of ``data`` to the non-blocking ``fd`` before ``deadline``, or TimeoutError.
+
+    A worker that stops reading its requests must not block the grader.
+    """
+    view = memoryview(data)
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_WRITE)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                raise TimeoutError
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                continue
+
+
+def _clean(text: str, limit: int = 400) -> str:
+    """Text from the worker, safe to print: no control characters, one line, bounded."""
+    text = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _pack(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
     """Frame a message: JSON header (with each array's key, dtype and shape), raw bytes."""
     specs, chunks = [], []
@@ -134,7 +159,8 @@ def _pack(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
     return struct.pack(">I", len(head)) + head + struct.pack(">I", len(payload)) + payload
 
 
-MAX_MESSAGE = 256 * 1024 * 1024
+MAX_HEADER = 1024 * 1024           # a reply's JSON: descriptors only
+MAX_PAYLOAD = 256 * 1024 * 1024    # a reply's arrays
 _NUMERIC_DTYPE = re.compile(r"[<>|=]?[biuf][1248]")  # never object or structured dtypes
 
 
@@ -158,13 +184,13 @@ def _arrays(specs: Any, payload: bytes) -> dict[str, np.ndarray]:
 
 def _receive(fd: int, deadline: float) -> tuple[dict, dict[str, np.ndarray]]:
     size = struct.unpack(">I", _read_exact(fd, 4, deadline))[0]
-    if size > MAX_MESSAGE:
-        raise ValueError("message too large")
+    if size > MAX_HEADER:
+        raise ValueError("header too large")
     header = json.loads(_read_exact(fd, size, deadline))
-    if not isinstance(header, dict):
+    if not isinstance(header, dict) or not isinstance(header.get("arrays", []), list):
         raise ValueError("malformed header")
     size = struct.unpack(">I", _read_exact(fd, 4, deadline))[0]
-    if size > MAX_MESSAGE:
+    if size > MAX_PAYLOAD:
         raise ValueError("payload too large")
     payload = _read_exact(fd, size, deadline) if size else b""
     return header, _arrays(header.get("arrays", []), payload)
@@ -190,7 +216,7 @@ def decode(descriptor: Any, arrays: dict[str, np.ndarray]) -> Any:
         return items if descriptor.get("type") == "tuple" else list(items)
     if "map" in descriptor:
         return {str(k): decode(d, arrays) for k, d in descriptor["map"].items()}
-    return Opaque(f"a {descriptor.get('other', 'value')}")
+    return Opaque(f"a {_clean(descriptor.get('other', 'value'), 80)}")
 
 
 @dataclass
@@ -226,8 +252,8 @@ class Sandbox:
         self._stop()
         self._workdir = Path(tempfile.mkdtemp(prefix="backprop-hw-"))
         for path in self.submission.iterdir():
-            if path.is_file() and path.suffix == ".py":
-                shutil.copyfile(path, self._workdir / path.name)
+            if path.suffix == ".py":
+                _copy_regular_file(path, self._workdir / path.name)
         drop = unprivileged_uid()
         if drop is not None:
             for path in [self._workdir, *self._workdir.iterdir()]:
@@ -244,9 +270,13 @@ class Sandbox:
                   "namespaces": self.limits.namespaces, "landlock": self.limits.landlock,
                   "readable": _readable_paths(), "hide": hide}
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-c", WORKER_SOURCE, json.dumps(config)],
+            # Not -I: it would ignore PYTHONHASHSEED. The environment is ours anyway,
+            # -s skips the user's site-packages, and the worker starts in "/" and drops
+            # the current folder from sys.path before it imports anything.
+            [sys.executable, "-s", "-B", "-c", WORKER_SOURCE, json.dumps(config)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=self._workdir, env=_clean_env(self._workdir), start_new_session=True)
+            cwd="/", env=_clean_env(self._workdir), start_new_session=True)
+        os.set_blocking(self._process.stdin.fileno(), False)
         self._pids = [self._process.pid]
         self._handles.clear()
         deadline = min(time.monotonic() + 30.0, self._deadline)
@@ -260,44 +290,54 @@ class Sandbox:
 
     def _stop(self, graceful: bool = False) -> None:
         process, self._process = self._process, None
-        if process is not None:
-            if graceful:
-                try:
-                    process.stdin.write(_pack({"op": "usage"}, {}))
-                    process.stdin.flush()
-                    header, arrays = _receive(process.stdout.fileno(), time.monotonic() + 1.0)
-                    usage = decode(header.get("result"), arrays)
-                    if isinstance(usage, np.ndarray) and usage.shape == (2,):
-                        self.peak_memory_mib = max(self.peak_memory_mib, usage[0] / 1024)
-                except (OSError, ValueError, KeyError, TimeoutError, EOFError, struct.error):
-                    pass
-                try:
-                    process.stdin.write(_pack({"op": "stop"}, {}))
-                    process.stdin.flush()
-                    process.wait(timeout=1.0)
-                except (OSError, subprocess.TimeoutExpired):
-                    pass
-            # The pid namespace's init first: the worker then reaps it (no zombie, and
-            # its CPU time is counted) before it is killed itself.
-            outer, *inner = self._pids
-            for pid in inner:
-                _kill(pid)
-            if inner:
-                try:
-                    process.wait(timeout=1.0)
-                except subprocess.TimeoutExpired:
-                    pass
-            _kill(outer)
-            process.wait()
-            for stream in (process.stdin, process.stdout):
-                stream.close()
-        if self._workdir is not None:
-            output = self._workdir / "output.txt"
-            if output.is_file():
-                with open(output, "rb") as f:
-                    self.output += f.read(4000).decode("utf-8", "replace")
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
+        try:
+            if process is not None:
+                if graceful:
+                    self._say_goodbye(process)
+                # The pid namespace's init first: the worker then reaps it (no zombie,
+                # and its CPU time is counted) before it is killed itself.
+                outer, *inner = self._pids
+                for pid in inner:
+                    _kill(pid)
+                if inner:
+                    try:
+                        process.wait(timeout=1.0)
+                    except subprocess.TimeoutExpired:
+                        pass
+                _kill(outer)
+                process.wait()
+                for stream in (process.stdin, process.stdout):
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass
+        finally:
+            if self._workdir is not None:
+                self._collect_output()
+                shutil.rmtree(self._workdir, ignore_errors=True)
+                self._workdir = None
+
+    def _say_goodbye(self, process: subprocess.Popen) -> None:
+        """Ask a live worker for its peak memory, then to stop; never raises."""
+        try:
+            deadline = time.monotonic() + 1.0
+            _write_exact(process.stdin.fileno(), _pack({"op": "usage"}, {}), deadline)
+            header, arrays = _receive(process.stdout.fileno(), deadline)
+            usage = decode(header.get("result"), arrays)
+            if isinstance(usage, np.ndarray) and usage.shape == (2,):
+                self.peak_memory_mib = max(self.peak_memory_mib, float(usage[0]) / 1024)
+            _write_exact(process.stdin.fileno(), _pack({"op": "stop"}, {}), deadline)
+            process.wait(timeout=1.0)
+        except Exception:  # a dead, stuck or lying worker is killed next anyway
+            pass
+
+    def _collect_output(self) -> None:
+        output = self._workdir / "output.txt"
+        try:
+            with open(output, "rb") as f:
+                self.output += f.read(4000).decode("utf-8", "replace")
+        except OSError:
+            pass
 
     def close(self) -> None:
         """End the worker and every process it started; remove its folder."""
@@ -337,7 +377,7 @@ class Sandbox:
                              f"{what}") from None
         except EOFError:
             raise self._died(what) from None
-        except (ValueError, KeyError, OSError, struct.error):
+        except Exception:  # anything else a forged reply can cause: never the grader's crash
             self._stop()
             raise CallFailed(f"the submission's process sent garbage while {what}") from None
 
@@ -356,18 +396,26 @@ class Sandbox:
                 raise CallFailed("not run: a value it needs was lost when the submission's "
                                  "process ended earlier")
         assert self._process is not None
-        try:
-            self._process.stdin.write(_pack(header, arrays or {}))
-            self._process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise self._died(what) from None
         deadline = min(time.monotonic() + (timeout or self.limits.call_timeout), self._deadline)
+        try:
+            _write_exact(self._process.stdin.fileno(), _pack(header, arrays or {}), deadline)
+        except TimeoutError:
+            self._stop()
+            raise CallFailed(f"timed out after {timeout or self.limits.call_timeout:g} s "
+                             f"while {what} (the submission's process stopped reading)") from None
+        except OSError:
+            raise self._died(what) from None
         reply, payload = self._read(deadline, what, timeout)
         if not reply.get("ok"):
-            raise CallFailed(f"{str(reply.get('error', 'failed'))[:400]}")
+            raise CallFailed(_clean(reply.get("error", "failed")))
+        try:
+            result = decode(reply.get("result"), payload)
+        except Exception:  # a forged descriptor
+            self._stop()
+            raise CallFailed(f"the submission's process sent garbage while {what}") from None
         if header.get("keep"):
             self._handles.add(header["keep"])
-        return decode(reply.get("result"), payload)
+        return result
 
     def call(self, target: str, *args: Any, keep: str | None = None,
              timeout: float | None = None, echo_args: bool = False, **kwargs: Any) -> Any:
@@ -410,6 +458,20 @@ class Sandbox:
     def load(self, module: str) -> None:
         """Import a submission module; CallFailed says why it cannot be used."""
         self.request({"op": "load", "module": module}, None, f"importing {module}.py")
+
+
+MAX_SOURCE_BYTES = 2_000_000
+
+
+def _copy_regular_file(source: Path, target: Path) -> None:
+    """Copy ``source`` if it is a regular file (never through a symlink), capped in size."""
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return
+    with os.fdopen(fd, "rb") as f:
+        if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            target.write_bytes(f.read(MAX_SOURCE_BYTES))
 
 
 def _kill(pid: int) -> None:

@@ -1,8 +1,9 @@
 """Turn what a student handed in (a folder or a .zip) into a folder of .py files.
 
-Zips are read defensively: only .py files are taken, at most one folder deep,
-with caps on their number and size, and no path may leave the extraction
-folder. A problem becomes one sentence for the report, never an exception.
+Zips are read defensively: only .py files are taken, at most three folders
+deep, with caps on the archive's size and on the files' number and size, and
+no path may leave the extraction folder; symlinks are never followed. A
+problem becomes one sentence for the report, never an exception.
 """
 
 from __future__ import annotations
@@ -17,20 +18,33 @@ from pathlib import Path, PurePosixPath
 STUDENT_MODULES = ("layers.py", "two_layer_net.py")
 MAX_FILES = 200
 MAX_FILE_BYTES = 2_000_000
+MAX_ARCHIVE_BYTES = 20_000_000
+MAX_DEPTH = 3  # folders above a .py file inside a zip
 
 
 def _find_code(folder: Path) -> Path:
-    """The folder holding the student's modules: ``folder`` or one level below it."""
-    if any((folder / name).is_file() for name in STUDENT_MODULES):
-        return folder
-    inner = [d for d in sorted(folder.iterdir())
-             if d.is_dir() and not d.name.startswith((".", "__"))
-             and any((d / name).is_file() for name in STUDENT_MODULES)]
-    return inner[0] if len(inner) == 1 else folder
+    """The shallowest folder at or below ``folder`` (three levels at most) with student modules.
+
+    Symlinked and hidden folders are not followed.
+    """
+    level = [folder]
+    for _ in range(MAX_DEPTH + 1):
+        for candidate in level:
+            if any((candidate / name).is_file() and not (candidate / name).is_symlink()
+                   for name in STUDENT_MODULES):
+                return candidate
+        level = [d for parent in level for d in sorted(parent.iterdir())
+                 if d.is_dir() and not d.is_symlink()
+                 and not d.name.startswith((".", "__"))]
+    return folder
 
 
 def _extract(archive: Path, target: Path) -> str | None:
     """Extract the .py files of ``archive`` into ``target``; return a problem or None."""
+    size = archive.stat().st_size
+    if size > MAX_ARCHIVE_BYTES:
+        return (f"{archive.name} is {size / 1e6:.0f} MB, more than the "
+                f"{MAX_ARCHIVE_BYTES / 1e6:.0f} MB a submission may be")
     try:
         with zipfile.ZipFile(archive) as zf:
             members = [m for m in zf.infolist() if not m.is_dir()]
@@ -40,19 +54,22 @@ def _extract(archive: Path, target: Path) -> str | None:
             for member in members:
                 path = PurePosixPath(member.filename.replace("\\", "/"))
                 if (path.suffix != ".py" or path.is_absolute() or ".." in path.parts
-                        or len(path.parts) > 2 or path.parts[0] == "__MACOSX"
+                        or len(path.parts) > MAX_DEPTH + 1 or path.parts[0] == "__MACOSX"
                         or (member.external_attr >> 16) & 0o170000 == 0o120000):
                     continue
-                if member.file_size > MAX_FILE_BYTES or taken >= MAX_FILES:
-                    return (f"{archive.name} holds a file larger than {MAX_FILE_BYTES} bytes "
-                            f"or more than {MAX_FILES} Python files")
+                if member.file_size > MAX_FILE_BYTES:
+                    return (f"{member.filename} in {archive.name} is larger than "
+                            f"{MAX_FILE_BYTES / 1e6:.0f} MB")
+                if taken >= MAX_FILES:
+                    return f"{archive.name} holds more than {MAX_FILES} Python files"
                 destination = target.joinpath(*path.parts)
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(member) as source, open(destination, "wb") as out:
                     out.write(source.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES])
                 taken += 1
             if not taken:
-                return f"{archive.name} holds no .py files"
+                return (f"{archive.name} holds no .py files (at most {MAX_DEPTH} folders "
+                        f"deep)")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, RuntimeError, ValueError,
             NotImplementedError, EOFError) as error:
         return f"{archive.name} is not a readable zip file ({error})"

@@ -1,6 +1,6 @@
 """The grading worker: the only process that runs submission code.
 
-autograder.sandbox starts it as ``python -I -c <this file's text> <config JSON>``
+autograder.sandbox starts it as ``python -s -B -c <this file's text> <config JSON>``
 in a fresh temporary folder holding a copy of the submission. Before it
 imports any submission file it locks itself in: resource limits, an
 unprivileged user when started as root, new user, network, mount and pid
@@ -19,13 +19,17 @@ the arrays' raw bytes: numbers only, never pickles. Values come back as descript
 {"other": type name}.
 """
 
-import ctypes
-import json
-import os
-import resource
-import signal
-import struct
 import sys
+
+sys.path[:] = [p for p in sys.path if p not in ("", ".")]  # never import from the cwd
+sys.dont_write_bytecode = True
+
+import ctypes  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import signal  # noqa: E402
+import struct  # noqa: E402
 
 PROTECTIONS = []  # what took effect, reported to the grader in the hello message
 
@@ -34,6 +38,11 @@ PROTECTIONS = []  # what took effect, reported to the grader in the hello messag
 
 def _libc():
     return ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent():
+    """SIGKILL this process when its parent dies: a killed grader leaves no worker behind."""
+    _libc().prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def set_limits(config):
@@ -95,6 +104,7 @@ def enter_namespaces(config):
     go_read, go_write = os.pipe()
     child = os.fork()
     if child == 0:
+        die_with_parent()
         os.close(go_write)
         os.read(go_read, 1)
         os.close(go_read)
@@ -261,19 +271,28 @@ def load_module(name, guard, loaded):
 
 # --- values across the pipe ---------------------------------------------------
 
+def _wire(array):
+    """``array`` as the grader reads it: long doubles become float64."""
+    import numpy as np
+    if array.dtype.kind == "f" and array.dtype.itemsize > 8:
+        array = array.astype(np.float64)
+    return np.asarray(array, order="C")
+
+
 def encode(value, arrays, depth=0):
     import numpy as np
     if value is None:
         return {"none": True}
-    if isinstance(value, (bool, int, float, np.number, np.bool_)):
+    if isinstance(value, (bool, int, float, np.bool_)) or (
+            isinstance(value, np.number) and value.dtype.kind in "biuf"):
         key = f"a{len(arrays)}"
-        arrays[key] = np.asarray(value)
+        arrays[key] = _wire(np.asarray(value))
         return {"array": key, "type": type(value).__name__}
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf" or value.size > 5_000_000:
             return {"other": f"ndarray of dtype {value.dtype} and shape {value.shape}"}
         key = f"a{len(arrays)}"
-        arrays[key] = np.asarray(value, order="C")
+        arrays[key] = _wire(value)
         return {"array": key, "type": "ndarray"}
     if isinstance(value, (tuple, list)) and depth < 3 and len(value) <= 100_000:
         if value and all(isinstance(v, (int, float, np.number)) for v in value):
@@ -452,6 +471,7 @@ def main():
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
+    die_with_parent()
     import numpy  # noqa: F401  (loaded before the lock, with its shared libraries)
 
     set_limits(config)

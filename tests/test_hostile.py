@@ -293,3 +293,109 @@ def test_without_kernel_protections_the_limits_still_hold_and_are_reported(tmp_p
     assert np.allclose(out[0], 0.5)
     assert "limits:" in report and "landlock: not used" in report
     assert "namespaces: not used" in report
+
+
+def test_files_named_like_modules_the_worker_uses_change_nothing(tmp_path, rubric):
+    files = {**reference_files(), **{f"{name}.py": "raise SystemExit('shadowed')\n"
+                                     for name in ("numpy", "json", "struct", "ctypes",
+                                                  "sitecustomize", "encodings")}}
+    report = grade(make_submission(tmp_path, files), rubric)
+    assert report.score == report.max_score
+
+
+# -- submissions that lie to the protocol or to the checks -------------------
+
+FORGE = '''
+import os as _os, struct as _struct, sys as _sys
+
+
+def forge(head, sleep=False):
+    """Write ``head`` as a reply on the worker's response pipe, found through the stack."""
+    frame = _sys._getframe(1)
+    while "response_fd" not in frame.f_locals:
+        frame = frame.f_back
+    fd = frame.f_locals["response_fd"]
+    _os.write(fd, _struct.pack(">I", len(head)) + head + _struct.pack(">I", 0))
+    if sleep:
+        import time
+        time.sleep(10 ** 6)  # stops reading without using CPU
+    _os._exit(0)
+'''
+
+
+@pytest.mark.parametrize("head", [b'{"ok": true, "result": {"map": [1, 2]}}',
+                                  b'{"ok": true, "result": ' + b"[" * 100_000 + b"]",
+                                  b'{"ok": true, "arrays": [["a", "|O", [1]]]}'],
+                         ids=["bad-map", "deep-nesting", "object-dtype"])
+def test_a_forged_reply_fails_the_check_not_the_grader(tmp_path, rubric, head):
+    files = inject("relu_forward", f"forge({head!r})")
+    files["layers.py"] = files["layers.py"].replace("import numpy as np\n",
+                                                    "import numpy as np\n" + FORGE, 1)
+    results_ = results(grade(make_submission(tmp_path, files), rubric))
+    assert not results_["relu_forward: out matches the reference"][0]
+    assert "sent garbage" in results_["relu_forward: out matches the reference"][1]
+    assert results_["affine_forward: out matches the reference"][0]
+
+
+def test_a_worker_that_stops_reading_cannot_block_the_grader(tmp_path, rubric):
+    files = reference_files()
+    files["two_layer_net.py"] += FORGE + '''
+
+_Net = TwoLayerNet
+
+
+class TwoLayerNet(_Net):
+    def __init__(self, input_dim, *args, **kwargs):
+        super().__init__(input_dim, *args, **kwargs)
+        if input_dim == 64:  # digits: the next request (its training set) overfills the pipe
+            forge(b'{"ok": true, "result": {"none": true}}', sleep=True)
+'''
+    started = time.monotonic()
+    report = results(grade(make_submission(tmp_path, files), rubric))
+    assert time.monotonic() - started < 30
+    assert not report["train: digits test accuracy reaches 0.93"][0]
+    assert report["train: wine test accuracy reaches 0.93"][0]
+
+
+def test_a_wrong_loss_with_a_consistent_gradient_earns_no_gradient_points(tmp_path, rubric):
+    files = inject("softmax_loss", "return 0.0, np.zeros_like(scores)")
+    report = results(grade(make_submission(tmp_path, files), rubric))
+    for name, (passed, _) in report.items():
+        if name.startswith(("softmax_loss: dscores", "TwoLayerNet: every gradient matches "
+                            "the numeric gradient (softmax")):
+            assert not passed, name
+    assert "reference loss" in report["softmax_loss: dscores matches the numeric gradient of "
+                                      "the loss"][1]
+
+
+def test_a_forward_that_lies_only_near_the_test_point_fails_the_gradient_check(tmp_path,
+                                                                                 rubric):
+    lie = ("import sys\nframe = sys._getframe(1)\n"
+           "if frame.f_locals.get('request', {}).get('op') == 'call_many':\n"
+           "    return np.zeros((x.shape[0], w.shape[1])), None")
+    files = inject("affine_forward", lie)
+    files = {**files, "layers.py": files["layers.py"].replace(
+        "    x, w, _ = cache\n", "    return (np.zeros(cache[0].shape), np.zeros(cache[1].shape),"
+        " np.zeros(cache[2].shape))\n    x, w, _ = cache\n")}
+    report = results(grade(make_submission(tmp_path, files), rubric))
+    passed, output = report["affine_backward: dx, dw, db match the numeric gradient"]
+    assert not passed and "cannot be trusted" in output
+
+
+def test_symlinks_in_a_submission_folder_are_not_followed(tmp_path, rubric):
+    folder = make_submission(tmp_path)
+    for name in ("layers.py", "two_layer_net.py"):
+        (folder / name).unlink()
+        (folder / name).symlink_to(SOLUTIONS / name)
+    report = grade(folder, rubric)
+    assert report.score == 0
+    assert any("layers.py is missing" in t.output for t in report.tests)
+
+
+def test_long_double_results_are_read_as_float64(tmp_path, rubric):
+    files = reference_files()
+    files["layers.py"] = files["layers.py"].replace(
+        "    return out, cache\n\n\ndef sigmoid_backward",
+        "    return out.astype(np.longdouble), cache\n\n\ndef sigmoid_backward")
+    report = grade(make_submission(tmp_path, files), rubric)
+    assert report.score == report.max_score

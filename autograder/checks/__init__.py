@@ -68,10 +68,10 @@ def register(check_id: str, name: str, module: str, run: Callable[[Context], str
     CHECKS.append(Check(check_id, name, module, run, needs))
 
 
-def check(check_id: str, name: str, module: str = "layers"):
+def check(check_id: str, name: str, module: str = "layers", needs: tuple[str, ...] = ()):
     """Decorator form of ``register``."""
     def wrap(run: Callable[[Context], str | None]) -> Callable[[Context], str | None]:
-        register(check_id, name, module, run)
+        register(check_id, name, module, run, needs)
         return run
     return wrap
 
@@ -118,6 +118,19 @@ def close_check(func: str, name: str, got: Any, expected: Any, what: str = "the 
     expect(fb.check_close(func, name, got, expected, what=what,
                           tol=fb.TOLERANCE if tol is None else tol, known_mistakes=mistakes))
     return f"{name}: max relative error {fb.rel_error(got, expected):.1e}"
+
+
+def same_as_reference(func: str, what: str, got: np.ndarray, expected: np.ndarray) -> None:
+    """Failed unless the submission's values on perturbed inputs are the reference's.
+
+    A numeric gradient is only as good as the values it comes from: a function
+    that is right at the test point but not next to it must not pass a gradient
+    check on the strength of its own numbers.
+    """
+    err = feedback().rel_error(got, expected)
+    if np.shape(got) != np.shape(expected) or not err <= feedback().TOLERANCE:
+        raise Failed(f"{func}: {what} differ from the reference's (max relative error "
+                     f"{err:.1e}), so its numeric gradient cannot be trusted.")
 
 
 def unchanged_check(func: str, names: tuple[str, ...], before: tuple, after: Any) -> None:

@@ -22,6 +22,7 @@ from autograder.checks import (
     check,
     close_check,
     register,
+    same_as_reference,
     unchanged_check,
     unpack,
 )
@@ -95,6 +96,12 @@ def _backward_setup(spec: LayerSpec, ctx: Context, check_id: str):
     inputs = spec.draw(rng)
     ref_out = _reference(ctx, spec, inputs)
     dout = rng.standard_normal(ref_out.shape)
+    forward = getattr(ctx.ref["layers"], spec.forward)
+
+    def reference_outputs(which: int) -> np.ndarray:
+        return np.stack([forward(*inputs[:which], row, *inputs[which + 1:])[0]
+                         for row in perturbed(inputs[which])])
+
     if ctx.passed.get(f"{spec.forward}_values"):
         ctx.sandbox.call(f"layers.{spec.forward}", *inputs, keep=check_id)
 
@@ -103,15 +110,13 @@ def _backward_setup(spec: LayerSpec, ctx: Context, check_id: str):
                                             perturbed(inputs[which]), pick=(0,))
             array_check(spec.forward, "out on perturbed inputs", outputs,
                         (2 * inputs[which].size, *ref_out.shape))
+            same_as_reference(spec.forward, f"its outputs next to the test point (perturbed "
+                              f"{spec.inputs[which]})", outputs, reference_outputs(which))
             return centered_difference(outputs, inputs[which].shape, upstream)
         return inputs, dout, Ref((check_id, 1)), numeric, ""
 
-    forward = getattr(ctx.ref["layers"], spec.forward)
-
     def reference_numeric(which: int, upstream: np.ndarray) -> np.ndarray:
-        outputs = np.stack([forward(*inputs[:which], row, *inputs[which + 1:])[0]
-                            for row in perturbed(inputs[which])])
-        return centered_difference(outputs, inputs[which].shape, upstream)
+        return centered_difference(reference_outputs(which), inputs[which].shape, upstream)
     note = (f" (graded with the cache {spec.cache_doc} the docstring describes, because "
             f"{spec.forward} does not pass its tests)")
     return inputs, dout, spec.make_cache(inputs, ref_out), reference_numeric, note

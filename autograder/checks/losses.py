@@ -13,6 +13,7 @@ from autograder.checks import (
     array_check,
     close_check,
     register,
+    same_as_reference,
     unchanged_check,
     unpack,
 )
@@ -80,15 +81,30 @@ def _value(spec: LossSpec, ctx: Context, check_id: str) -> str | None:
 
 
 def _gradient(spec: LossSpec, ctx: Context, check_id: str) -> str | None:
+    """The gradient against the numeric gradient of the submission's own loss when that
+    loss is right, else against the reference's: a wrong loss with a matching wrong
+    gradient earns nothing here."""
     preds, y = spec.draw(ctx.rng(check_id))
     _, grad = _call(ctx, spec, preds, y)
-    losses = ctx.sandbox.call_many(f"layers.{spec.function}", [preds, y], 0, perturbed(preds),
-                                   pick=(0,))
-    array_check(spec.function, "loss on perturbed inputs", losses, (2 * preds.size,))
+    reference = getattr(ctx.ref["layers"], spec.function)
+    reference_losses = np.array([reference(row, y)[0] for row in perturbed(preds)])
+    if ctx.passed.get(f"{spec.function}_value"):
+        losses = ctx.sandbox.call_many(f"layers.{spec.function}", [preds, y], 0,
+                                       perturbed(preds), pick=(0,))
+        array_check(spec.function, "loss on perturbed inputs", losses, (2 * preds.size,))
+        same_as_reference(spec.function, "its losses next to the test point", losses,
+                          reference_losses)
+        what, note = "the numeric gradient of its own loss", ""
+    else:
+        losses = reference_losses
+        what = "the numeric gradient of the reference loss"
+        note = " (its own loss does not pass its value test, so the reference's is used)"
     expected = centered_difference(losses, preds.shape)
-    return close_check(spec.function, f"{spec.grad} {preds.shape}", grad, expected,
-                       what="the numeric gradient of its own loss",
-                       mistakes=spec.grad_mistakes(expected, preds, y))
+    try:
+        return close_check(spec.function, spec.grad, grad, expected, what=what,
+                           mistakes=spec.grad_mistakes(expected, preds, y)) + note
+    except Failed as failure:
+        raise Failed(str(failure) + note) from None
 
 
 def _stable(spec: LossSpec, ctx: Context, check_id: str) -> str | None:
@@ -134,4 +150,5 @@ for _spec in LOSSES:
     ):
         _id = f"{_spec.function}_{_suffix}"
         register(_id, f"{_spec.function}: {_name}", "layers",
-                 lambda ctx, spec=_spec, run=_run, check_id=_id: run(spec, ctx, check_id))
+                 lambda ctx, spec=_spec, run=_run, check_id=_id: run(spec, ctx, check_id),
+                 (f"{_spec.function}_value",) if _suffix == "gradient" else ())
