@@ -154,7 +154,7 @@ def grade_student(student: str, submission: Path, outdir: Path, rubric: Rubric,
     grader becomes a 0 with the reason; writing the files may still raise OSError.
     """
     try:
-        report = (grader or grade)(submission, rubric)
+        report = (grader or grade)(submission, rubric, hide=(outdir.resolve(),))
         data, text, ok = report.gradescope(), format_report(report, for_student=True), True
     except Exception as error:  # one bad submission never stops the batch
         data, text = failure_results(student, error)

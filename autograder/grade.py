@@ -111,8 +111,11 @@ def run_checks(folder: Path, checks: list[Check], rubric: Rubric, seed: int,
     return results, sandbox
 
 
-def grade(path: Path, rubric: Rubric | None = None) -> Report:
+def grade(path: Path, rubric: Rubric | None = None, hide: tuple[Path, ...] = ()) -> Report:
     """Grade the submission at ``path`` (a folder or a .zip).
+
+    ``hide``: folders the submission must not see besides the grader's own and
+    the one ``path`` sits in (e.g. a batch's output folder).
 
     Raises FileNotFoundError when ``path`` does not exist and RubricError for
     a bad rubric; anything wrong with the submission itself only costs points.
@@ -123,7 +126,7 @@ def grade(path: Path, rubric: Rubric | None = None) -> Report:
     with prepared(Path(path)) as (folder, problem):
         # The folder the submission came from may hold other students' work.
         outcomes, sandbox = run_checks(folder, checks, rubric, rubric.seed, problem,
-                                       hide=(Path(path).resolve().parent,))
+                                       hide=(Path(path).resolve().parent, *hide))
     tests = []
     for check, passed, output in outcomes:
         points, visibility = _points(rubric, check)

@@ -87,14 +87,12 @@ def enter_namespaces(config):
     if libc.unshare(flags) != 0:
         PROTECTIONS.append(f"namespaces: unavailable ({os.strerror(ctypes.get_errno())})")
         return True
-    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
-                       ("gid_map", f"{gid} {gid} 1")):
-        try:
-            with open(f"/proc/self/{name}", "w") as f:
-                f.write(text)
-        except OSError:
-            pass
+    _map_ids(uid, gid)
     hidden = _hide_paths(libc, config["hide"])
+    # A second user and mount namespace locks those mounts: from here on they
+    # cannot be undone, even with the capabilities a user namespace gives.
+    if hidden and libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0:
+        _map_ids(uid, gid)
     PROTECTIONS.append(f"namespaces: user, network (no interfaces), pid, mount "
                        f"({hidden} grader folders hidden)")
     # The pid namespace takes effect for children: fork, and let the child be
@@ -116,6 +114,17 @@ def enter_namespaces(config):
     _, status = os.waitpid(child, 0)
     code = os.waitstatus_to_exitcode(status)
     os._exit(128 - code if code < 0 else code)  # a signal shows as 128 + its number
+
+
+def _map_ids(uid, gid):
+    """Keep our own uid and gid inside a new user namespace."""
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                       ("gid_map", f"{gid} {gid} 1")):
+        try:
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+        except OSError:
+            pass
 
 
 def _hide_paths(libc, paths):

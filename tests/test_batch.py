@@ -121,10 +121,10 @@ def test_a_grader_failure_costs_one_student_only(tmp_path: Path, capsys, monkeyp
     (subs / "frank").mkdir()
     real_grade = batch.grade
 
-    def flaky_grade(path, rubric=None):
+    def flaky_grade(path, rubric=None, hide=()):
         if Path(path).name == "frank":
             raise RuntimeError("boom")
-        return real_grade(path, rubric)
+        return real_grade(path, rubric, hide)
 
     monkeypatch.setattr(batch, "grade", flaky_grade)
     out = tmp_path / "out"

@@ -399,3 +399,16 @@ def test_long_double_results_are_read_as_float64(tmp_path, rubric):
         "    return out.astype(np.longdouble), cache\n\n\ndef sigmoid_backward")
     report = grade(make_submission(tmp_path, files), rubric)
     assert report.score == report.max_score
+
+
+def test_without_landlock_hidden_folders_stay_hidden(tmp_path):
+    from autograder.sandbox import Limits, Sandbox
+    code = ("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+            f"undone = libc.umount2({str(DATA).encode()!r}, 2)\n"
+            f"print('UMOUNT', undone, sorted(__import__('os').listdir({str(DATA)!r})))")
+    folder = make_submission(tmp_path, inject("relu_forward", code))
+    with Sandbox(folder, Limits(landlock=False)) as sandbox:
+        sandbox.call("layers.relu_forward", np.ones(3))
+        protections = "; ".join(sandbox.protections)
+    assert "grader folders hidden" in protections
+    assert "UMOUNT -1 []" in sandbox.output
