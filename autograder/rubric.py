@@ -26,7 +26,8 @@ HYPERPARAMETERS = {"hidden_dim": int, "learning_rate": float, "num_epochs": int,
                    "batch_size": int, "lr_decay": float, "reg": float, "weight_scale": float,
                    "init_seed": int, "shuffle_seed": int, "loss": str}
 LIMITS = {"call_timeout": float, "submission_timeout": float, "train_timeout": float,
-          "memory_mb": int, "cpu_seconds": int, "output_bytes": int}
+          "memory_mb": int, "cpu_seconds": int, "output_bytes": int, "disk_mb": int,
+          "processes": int}
 
 
 class RubricError(ValueError):

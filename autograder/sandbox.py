@@ -45,6 +45,8 @@ class Limits:
     memory_mb: int = 1024
     cpu_seconds: int = 60
     output_bytes: int = 1_000_000
+    disk_mb: int = 64       # the worker's folder, where the kernel allows capping it
+    processes: int = 256    # per unprivileged user, when dropping root
     namespaces: bool = True
     landlock: bool = True
 
@@ -267,6 +269,7 @@ class Sandbox:
         config = {"workdir": str(self._workdir), "memory_mb": self.limits.memory_mb,
                   "cpu_seconds": self.limits.cpu_seconds,
                   "output_bytes": self.limits.output_bytes, "drop_to_uid": drop,
+                  "disk_mb": self.limits.disk_mb, "processes": self.limits.processes,
                   "namespaces": self.limits.namespaces, "landlock": self.limits.landlock,
                   "readable": _readable_paths(), "hide": hide}
         self._process = subprocess.Popen(

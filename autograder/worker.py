@@ -72,7 +72,9 @@ def drop_privileges(config):
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
-    PROTECTIONS.append(f"dropped root to uid {uid}")
+    # Counted per user, so only meaningful for an unprivileged one: no fork bombs.
+    resource.setrlimit(resource.RLIMIT_NPROC, (config["processes"], config["processes"]))
+    PROTECTIONS.append(f"dropped root to uid {uid} (at most {config['processes']} processes)")
 
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
@@ -88,13 +90,16 @@ def enter_namespaces(config):
         PROTECTIONS.append(f"namespaces: unavailable ({os.strerror(ctypes.get_errno())})")
         return True
     _map_ids(uid, gid)
-    hidden = _hide_paths(libc, config["hide"])
+    private = libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == 0
+    bounded = private and _bounded_workdir(libc, config["workdir"], config["disk_mb"])
+    hidden = _hide_paths(libc, config["hide"]) if private else 0
     # A second user and mount namespace locks those mounts: from here on they
     # cannot be undone, even with the capabilities a user namespace gives.
     if hidden and libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0:
         _map_ids(uid, gid)
+    disk = f", its folder capped at {config['disk_mb']} MiB" if bounded else ""
     PROTECTIONS.append(f"namespaces: user, network (no interfaces), pid, mount "
-                       f"({hidden} grader folders hidden)")
+                       f"({hidden} grader folders hidden{disk})")
     # The pid namespace takes effect for children: fork, and let the child be
     # its init, so that when it dies every process it started dies with it.
     # The child waits until the grader has its pid, so that message comes before
@@ -127,9 +132,25 @@ def _map_ids(uid, gid):
             pass
 
 
+def _bounded_workdir(libc, workdir, megabytes):
+    """Put the worker's folder on a size-capped tmpfs, with the submission's files in it."""
+    files = {}
+    for name in os.listdir(workdir):
+        path = os.path.join(workdir, name)
+        if name.endswith(".py") and os.path.isfile(path):
+            with open(path, "rb") as f:
+                files[name] = f.read()
+    options = f"size={megabytes}m,mode=0700".encode()
+    if libc.mount(b"tmpfs", workdir.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options) != 0:
+        return False
+    os.chdir(workdir)  # the new, empty tmpfs (output.txt stays open underneath it)
+    for name, data in files.items():
+        with open(name, "wb") as f:
+            f.write(data)
+    return True
+
+
 def _hide_paths(libc, paths):
-    if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
-        return 0
     hidden = 0
     for path in paths:
         if os.path.isdir(path) and libc.mount(

@@ -412,3 +412,12 @@ def test_without_landlock_hidden_folders_stay_hidden(tmp_path):
         protections = "; ".join(sandbox.protections)
     assert "grader folders hidden" in protections
     assert "UMOUNT -1 []" in sandbox.output
+
+
+def test_what_a_submission_writes_to_disk_is_capped(tmp_path, rubric):
+    code = ("import os\nfor i in range(200):\n    with open(f'junk{i}', 'wb') as f:\n"
+            "        f.write(b'x' * 1_000_000)")
+    report = results(grade(make_submission(tmp_path, inject("relu_forward", code)), rubric))
+    passed, output = report["relu_forward: out matches the reference"]
+    assert not passed and "No space left on device" in output
+    assert report["affine_forward: out matches the reference"][0]
