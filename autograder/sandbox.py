@@ -285,6 +285,10 @@ class Sandbox:
         deadline = min(time.monotonic() + 30.0, self._deadline)
         while True:
             header, _ = self._read(deadline, "starting")
+            if "fatal" in header:
+                self._stop()
+                raise CallFailed(f"the grader could not start its sandbox: "
+                                 f"{_clean(header['fatal'])}")
             if "pid" in header:
                 self._pids.append(int(header["pid"]))
             elif header.get("hello"):

@@ -123,13 +123,20 @@ def enter_namespaces(config):
 
 def _map_ids(uid, gid):
     """Keep our own uid and gid inside a new user namespace."""
-    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
-                       ("gid_map", f"{gid} {gid} 1")):
-        try:
-            with open(f"/proc/self/{name}", "w") as f:
-                f.write(text)
-        except OSError:
-            pass
+    # After dropping root the process is not dumpable, which makes /proc/self
+    # root's and the maps unwritable: dumpable just for the writes.
+    libc = _libc()
+    libc.prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+    try:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
+                           ("gid_map", f"{gid} {gid} 1")):
+            try:
+                with open(f"/proc/self/{name}", "w") as f:
+                    f.write(text)
+            except OSError:
+                pass
+    finally:
+        libc.prctl(4, 0, 0, 0, 0)
 
 
 def _bounded_workdir(libc, workdir, megabytes):
@@ -491,16 +498,8 @@ class CappedStream:
         return False
 
 
-def main():
-    config = json.loads(sys.argv[1])
-    request_fd, response_fd = os.dup(0), os.dup(1)
-    config["_resp_fd"] = response_fd
-    os.chdir(config["workdir"])
-    output = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    # Raw writes to fds 1 and 2 vanish; prints go, capped, to output.txt (CappedStream).
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
+def lock_in(config):
+    """Every protection, in order, before any submission code is imported."""
     die_with_parent()
     import numpy  # noqa: F401  (loaded before the lock, with its shared libraries)
 
@@ -514,6 +513,23 @@ def main():
         apply_landlock(config)
     else:
         PROTECTIONS.append("landlock: not used (turned off)")
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    request_fd, response_fd = os.dup(0), os.dup(1)
+    config["_resp_fd"] = response_fd
+    os.chdir(config["workdir"])
+    output = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Raw writes to fds 1 and 2 vanish; prints go, capped, to output.txt (CappedStream).
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    try:
+        lock_in(config)
+    except Exception as error:  # the grader's problem, not the submission's: say what
+        _send_raw(response_fd, {"fatal": f"{type(error).__name__}: {error}"})
+        os._exit(1)
     local = [f[:-3] for f in os.listdir(".") if f.endswith(".py")]
     guard = ImportGuard(local)
     sys.meta_path.insert(0, guard)

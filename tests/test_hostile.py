@@ -7,9 +7,13 @@ fast; the rubric's own limits are larger.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 import time
 import zipfile
@@ -22,7 +26,7 @@ from submissions import inject, make_submission, reference_files
 
 from autograder.checks import known_tests
 from autograder.grade import grade
-from autograder.paths import DATA, RUBRIC, SOLUTIONS
+from autograder.paths import DATA, ROOT, RUBRIC, SOLUTIONS
 from autograder.rubric import load_rubric
 
 NAMES = known_tests()
@@ -421,3 +425,40 @@ def test_what_a_submission_writes_to_disk_is_capped(tmp_path, rubric):
     passed, output = report["relu_forward: out matches the reference"]
     assert not passed and "No space left on device" in output
     assert report["affine_forward: out matches the reference"][0]
+
+
+@pytest.fixture(scope="module")
+def world_readable_python():
+    """A Python with numpy that an unprivileged user can run: a venv of the system's Python.
+
+    (This machine's own Python may sit where only root can read, as under /root.)
+    """
+    if os.geteuid() != 0:
+        pytest.skip("dropping root happens only when grading as root")
+    system = shutil.which("python3", path="/usr/bin:/usr/local/bin:/bin")
+    if system is None:
+        pytest.skip("no system python3 to build an unprivileged user's Python from")
+    base = Path(tempfile.mkdtemp(prefix="backprop-hw-python-"))
+    base.chmod(0o755)
+    python = base / "venv" / "bin" / "python"
+    subprocess.run([system, "-m", "venv", str(base / "venv")], check=True, timeout=300)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "numpy",
+                    "tomli; python_version < '3.11'"], check=True, timeout=900,
+                   capture_output=True)
+    yield python
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_as_root_the_worker_drops_to_an_unprivileged_user(tmp_path, world_readable_python):
+    out = tmp_path / "results.json"
+    probe = ("import os\nprint('UID', os.getuid())\ntry:\n    open('/root/.bashrc').read()\n"
+             "    print('READ ROOT')\nexcept OSError:\n    pass")
+    folder = make_submission(tmp_path / "sub", inject("affine_forward", probe))
+    done = subprocess.run([str(world_readable_python), "-m", "autograder.cli", "grade",
+                           str(folder), "--json", str(out)], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    data = json.loads(out.read_text())
+    assert data["score"] == 100
+    assert any("dropped root to uid" in p for p in data["extra_data"]["sandbox"])
+    assert "'UID 65534'" in done.stdout and "READ ROOT" not in done.stdout
