@@ -108,20 +108,25 @@ def unprivileged_uid() -> int | None:
     return NOBODY if done.returncode == 0 else None
 
 
+def _wait(fd: int, event: int, deadline: float) -> None:
+    """Return when ``fd`` is ready for ``event``; TimeoutError once ``deadline`` has passed."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, event)
+        left = deadline - time.monotonic()
+        if left <= 0 or not selector.select(left):
+            raise TimeoutError
+
+
 # The worker has its own copies of the framing helpers: it runs without this package.
 def _read_exact(fd: int, n: int, deadline: float) -> bytes:
     chunks = []
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        while n:
-            left = deadline - time.monotonic()
-            if left <= 0 or not selector.select(left):
-                raise TimeoutError
-            chunk = os.read(fd, min(n, 1 << 20))
-            if not chunk:
-                raise EOFError
-            chunks.append(chunk)
-            n -= len(chunk)
+    while n:
+        _wait(fd, selectors.EVENT_READ, deadline)
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
     return b"".join(chunks)
 
 
@@ -131,16 +136,12 @@ def _write_exact(fd: int, data: bytes, deadline: float) -> None:
     A worker that stops reading its requests must not block the grader.
     """
     view = memoryview(data)
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_WRITE)
-        while view:
-            left = deadline - time.monotonic()
-            if left <= 0 or not selector.select(left):
-                raise TimeoutError
-            try:
-                view = view[os.write(fd, view):]
-            except BlockingIOError:
-                continue
+    while view:
+        _wait(fd, selectors.EVENT_WRITE, deadline)
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            continue
 
 
 def _clean(text: str, limit: int = 400) -> str:
