@@ -7,11 +7,13 @@ sent back; nothing the submission writes anywhere counts.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.checks import CHECKS, Check, Context, known_tests, run_check
-from autograder.checks.training import training_check
+from autograder.checks import Check, Context, run_check
+from autograder.checks import all_checks as _all_checks
+from autograder.checks.training import DataError, load_dataset
+from autograder.reference_calls import replaced_functions
 from autograder.rubric import Rubric, load_rubric
 from autograder.sandbox import Sandbox
 from autograder.submission import prepared
@@ -19,13 +21,16 @@ from autograder.submission import prepared
 
 @dataclass
 class TestResult:
-    """One graded test, in Gradescope's terms."""
+    """One graded test, in Gradescope's terms, with what it grades."""
 
     name: str
     score: float
     max_score: float
     output: str
     visibility: str = "visible"
+    id: str = ""          # the rubric key
+    function: str = ""    # the function it grades
+    kind: str = ""        # what property (see autograder.checks.KINDS)
 
 
 @dataclass
@@ -53,26 +58,67 @@ class Report:
         notes = [f"Graded {self.score:g} / {self.max_score:g} points."]
         if self.problem:
             notes.append(f"Submission problem: {self.problem}.")
+        tests = [{"name": t.name, "score": t.score, "max_score": t.max_score,
+                  "output": t.output, "visibility": t.visibility, "tags": [t.id, t.function]}
+                 for t in self.tests]
         # extra_data is for the course staff: Gradescope does not show it to students.
         return {"score": self.score, "execution_time": round(self.execution_time, 3),
-                "output": "\n".join(notes), "tests": [asdict(t) for t in self.tests],
+                "output": "\n".join(notes), "tests": tests,
                 "extra_data": {"sandbox": self.protections,
                                "peak_memory_mib": round(self.peak_memory_mib, 1)}}
 
 
 def all_checks(rubric: Rubric) -> list[Check]:
-    """The checks in the order they run: layers, losses, the net, then training."""
-    known_tests()  # imports the check modules, which register themselves
-    return [*CHECKS, *(training_check(rule, rubric.train_timeout)
-                       for rule in rubric.datasets.values())]
+    """The checks in the order they run: layers, losses, the net, the trainer, training."""
+    return _all_checks(rubric.datasets, rubric.train_timeout)
 
 
 def _points(rubric: Rubric, check: Check) -> tuple[float, str]:
-    if check.id in rubric.tests:
-        rule = rubric.tests[check.id]
-        return rule.points, rule.visibility
-    rule = rubric.datasets[check.id.removeprefix("train_")]
+    rule = rubric.datasets[check.dataset] if check.dataset else rubric.tests[check.id]
     return rule.points, rule.visibility
+
+
+def _run_order(checks: list[Check], every: list[Check]) -> list[Check]:
+    """``checks`` and, before each, the checks it needs (recursively)."""
+    by_id = {c.id: c for c in every}
+    order, seen = [], set()
+
+    def visit(check: Check) -> None:
+        if check.id not in seen:
+            seen.add(check.id)
+            for need in (*check.needs, *((check.awarded_if,) if check.awarded_if else ())):
+                visit(by_id[need])
+            order.append(check)
+    for check in checks:
+        visit(check)
+    return order
+
+
+def _use_reference_layers(ctx: Context, every: list[Check]) -> str:
+    """Before a net check: layers that failed a check of theirs become the reference's.
+
+    Returns a note for the report ("" when every layer passed).
+    """
+    failed = {c.function for c in every
+              if c.module == "layers" and c.id in ctx.verdicts and not ctx.verdicts[c.id]}
+    ctx.reference_functions = replaced_functions(failed)
+    unusable = bool(ctx.load_errors.get("layers"))
+    ctx.sandbox.use_reference_layers(ctx.reference_functions, unusable)
+    if not ctx.reference_functions:
+        return ""
+    return (f" [graded with the reference {', '.join(ctx.reference_functions)} in place of "
+            f"yours, which do not pass their own checks]")
+
+
+def _judge(check: Check, ctx: Context, every: list[Check]) -> tuple[bool, str]:
+    """One check's verdict, with the no-points-for-no-work rule applied."""
+    if check.awarded_if and not ctx.verdicts.get(check.awarded_if):
+        return False, (f"{check.function}: no points yet: this check counts only once "
+                       f"{check.function} computes the right values ({check.awarded_if} "
+                       f"fails).")
+    note = _use_reference_layers(ctx, every) if check.module == "two_layer_net" else ""
+    passed, output = run_check(check, ctx)
+    return passed, output + note
 
 
 def run_checks(folder: Path, checks: list[Check], rubric: Rubric, seed: int,
@@ -85,30 +131,25 @@ def run_checks(folder: Path, checks: list[Check], rubric: Rubric, seed: int,
     Returns ``[(check, passed, output)]`` in the order given, and the closed
     sandbox (for its protections and what the submission printed).
     """
-    by_id = {c.id: c for c in all_checks(rubric)}
+    every = all_checks(rubric)
     wanted = {c.id for c in checks}
-    order, seen = [], set()
-
-    def visit(check: Check) -> None:
-        if check.id not in seen:
-            seen.add(check.id)
-            for need in check.needs:
-                visit(by_id[need])
-            order.append(check)
-    for check in checks:
-        visit(check)
     results = []
     with Sandbox(folder, rubric.limits, hide) as sandbox:
         ctx = Context(sandbox, seed)
-        for check in order:
+        for check in _run_order(checks, every):
             if problem:
                 passed, output = False, f"{check.function}: not graded: {problem}."
             else:
-                passed, output = run_check(check, ctx)
-            ctx.passed[check.id] = passed
+                passed, output = _judge(check, ctx, every)
+            ctx.verdicts[check.id] = passed
             if check.id in wanted:
                 results.append((check, passed, output))
     return results, sandbox
+
+
+def _verify_data(rubric: Rubric) -> None:
+    for name in rubric.datasets:
+        load_dataset(name)
 
 
 def grade(path: Path, rubric: Rubric | None = None, hide: tuple[Path, ...] = ()) -> Report:
@@ -117,23 +158,36 @@ def grade(path: Path, rubric: Rubric | None = None, hide: tuple[Path, ...] = ())
     ``hide``: folders the submission must not see besides the grader's own and
     the one ``path`` sits in (e.g. a batch's output folder).
 
-    Raises FileNotFoundError when ``path`` does not exist and RubricError for
-    a bad rubric; anything wrong with the submission itself only costs points.
+    Raises FileNotFoundError when ``path`` does not exist, RubricError for a
+    bad rubric and DataError for a corrupt dataset, all before any grading;
+    anything wrong with the submission itself only costs points, and a failure
+    of the grader's own making still gives a complete report.
     """
     started = time.monotonic()
     rubric = rubric or load_rubric()
+    _verify_data(rubric)
     checks = [c for c in all_checks(rubric) if _points(rubric, c)[0] > 0]
+    protections, printed, peak = [], "", 0.0
     with prepared(Path(path)) as (folder, problem):
-        # The folder the submission came from may hold other students' work.
-        outcomes, sandbox = run_checks(folder, checks, rubric, rubric.seed, problem,
-                                       hide=(Path(path).resolve().parent, *hide))
+        try:
+            # The folder the submission came from may hold other students' work.
+            outcomes, sandbox = run_checks(folder, checks, rubric, rubric.seed, problem,
+                                           hide=(Path(path).resolve().parent, *hide))
+            protections, printed, peak = (sandbox.protections, sandbox.output,
+                                          sandbox.peak_memory_mib)
+        except (KeyboardInterrupt, SystemExit, DataError):
+            raise
+        except Exception as error:  # the grader's own failure: a complete zero, with why
+            problem = (f"the grader failed on this submission ({type(error).__name__}: "
+                       f"{str(error)[:200]}); nothing was graded")
+            outcomes = [(c, False, f"{c.function}: not graded: {problem}.") for c in checks]
     tests = []
     for check, passed, output in outcomes:
         points, visibility = _points(rubric, check)
         tests.append(TestResult(check.name, points if passed else 0.0, points, output,
-                                visibility))
-    return Report(str(path), tests, time.monotonic() - started, sandbox.protections, problem,
-                  sandbox.output, sandbox.peak_memory_mib)
+                                visibility, check.id, check.function, check.kind))
+    return Report(str(path), tests, time.monotonic() - started, protections, problem,
+                  printed, peak)
 
 
 def format_report(report: Report, for_student: bool = False) -> str:

@@ -23,7 +23,8 @@ import sys
 import sysconfig
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,21 @@ class Limits:
 
 
 class CallFailed(Exception):
-    """A call into the submission raised, hung, or ended the worker."""
+    """A call into the submission did not return a value.
+
+    ``kind`` says how: "raised" (the submission's code raised; the text is its
+    exception), "timeout", "crashed" (the worker died or exited), "garbage" (an
+    unreadable reply), "not_run" (the submission's time was used up, or a value
+    the call needs was lost), "sandbox" (the worker could not be started).
+    """
+
+    KINDS = ("raised", "timeout", "crashed", "garbage", "not_run", "sandbox")
+
+    def __init__(self, kind: str, message: str) -> None:
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown kind of call failure {kind!r}")
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -222,25 +237,35 @@ def decode(descriptor: Any, arrays: dict[str, np.ndarray]) -> Any:
     return Opaque(f"a {_clean(descriptor.get('other', 'value'), 80)}")
 
 
-@dataclass
+Callback = Callable[[str, list[Any]], Any]
+
+
 class Sandbox:
     """A worker process running one submission, restarted whenever it dies.
 
-    Use as a context manager; ``call`` raises CallFailed with one sentence
-    when the submission's code raises, times out or ends the worker.
+    Use as a context manager; ``call`` raises CallFailed when the submission's
+    code raises, times out or ends the worker. While a call runs, the worker
+    may ask the grading process to compute a value (a reference layer that
+    replaces a failed one, a probe model's loss): ``on_callback(name, args)``
+    answers, or raises ValueError to refuse.
     """
 
-    submission: Path
-    limits: Limits = field(default_factory=Limits)
-    hide: tuple[Path, ...] = ()
-    protections: list[str] = field(default_factory=list)
-    _process: subprocess.Popen | None = None
-    _workdir: Path | None = None
-    _pids: list[int] = field(default_factory=list)
-    _deadline: float = 0.0
-    _handles: set[str] = field(default_factory=set)
-    output: str = ""
-    peak_memory_mib: float = 0.0  # the largest any worker of this sandbox grew to
+    def __init__(self, submission: Path, limits: Limits | None = None,
+                 hide: tuple[Path, ...] = ()) -> None:
+        self.submission = Path(submission)
+        self.limits = limits or Limits()
+        self.hide = tuple(hide)
+        self.protections: list[str] = []
+        self.output = ""              # what the submission printed, first 4000 characters
+        self.peak_memory_mib = 0.0    # the largest any worker of this sandbox grew to
+        self.on_callback: Callback | None = None
+        self._reference_functions: tuple[str, ...] = ()
+        self._replace_layers_module = False
+        self._process: subprocess.Popen | None = None
+        self._workdir: Path | None = None
+        self._pids: list[int] = []
+        self._handles: set[str] = set()
+        self._deadline = 0.0
 
     def __enter__(self) -> Sandbox:
         self._deadline = time.monotonic() + self.limits.submission_timeout
@@ -248,6 +273,18 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def use_reference_layers(self, functions: tuple[str, ...], whole_module: bool) -> None:
+        """From the next module import on, ``functions`` of layers.py are the reference's.
+
+        ``whole_module``: layers.py itself is unusable; the worker never imports it.
+        A change restarts the worker, so that no module bound the old functions.
+        """
+        wanted = (tuple(sorted(functions)), whole_module)
+        if wanted != (self._reference_functions, self._replace_layers_module):
+            self._reference_functions, self._replace_layers_module = wanted
+            if self._process is not None:
+                self._stop(graceful=True)
 
     # -- life cycle ------------------------------------------------------
 
@@ -272,7 +309,9 @@ class Sandbox:
                   "output_bytes": self.limits.output_bytes, "drop_to_uid": drop,
                   "disk_mb": self.limits.disk_mb, "processes": self.limits.processes,
                   "namespaces": self.limits.namespaces, "landlock": self.limits.landlock,
-                  "readable": _readable_paths(), "hide": hide}
+                  "readable": _readable_paths(), "hide": hide,
+                  "reference_functions": list(self._reference_functions),
+                  "replace_layers_module": self._replace_layers_module}
         self._process = subprocess.Popen(
             # Not -I: it would ignore PYTHONHASHSEED. The environment is ours anyway,
             # -s skips the user's site-packages, and the worker starts in "/" and drops
@@ -288,8 +327,8 @@ class Sandbox:
             header, _ = self._read(deadline, "starting")
             if "fatal" in header:
                 self._stop()
-                raise CallFailed(f"the grader could not start its sandbox: "
-                                 f"{_clean(header['fatal'])}")
+                raise CallFailed("sandbox", f"the grader could not start its sandbox: "
+                                            f"{_clean(header['fatal'])}")
             if "pid" in header:
                 self._pids.append(int(header["pid"]))
             elif header.get("hello"):
@@ -342,10 +381,12 @@ class Sandbox:
     def _collect_output(self) -> None:
         output = self._workdir / "output.txt"
         try:
-            with open(output, "rb") as f:
-                self.output += f.read(4000).decode("utf-8", "replace")
+            fd = os.open(output, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
-            pass
+            return
+        with os.fdopen(fd, "rb") as f:
+            if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                self.output += f.read(4000).decode("utf-8", "replace")
 
     def close(self) -> None:
         """End the worker and every process it started; remove its folder."""
@@ -365,10 +406,11 @@ class Sandbox:
             name = signal.Signals(number).name if number in signal.valid_signals() else number
             reason = {"SIGXCPU": "used up its CPU time", "SIGSEGV": "crashed (segmentation fault)",
                       "SIGKILL": "was killed (out of memory or time)"}.get(str(name), f"got {name}")
-            return CallFailed(f"the submission's process {reason} while {what}")
+            return CallFailed("crashed", f"the submission's process {reason} while {what}")
         if code is not None:
-            return CallFailed(f"the submission's process exited (status {code}) while {what}")
-        return CallFailed(f"the submission's process stopped answering while {what}")
+            return CallFailed("crashed", f"the submission's process exited (status {code}) "
+                                         f"while {what}")
+        return CallFailed("crashed", f"the submission's process stopped answering while {what}")
 
     def _read(self, deadline: float, what: str,
               timeout: float | None = None) -> tuple[dict, dict[str, np.ndarray]]:
@@ -381,13 +423,40 @@ class Sandbox:
                 limit, seconds = "submission", self.limits.submission_timeout
             else:
                 limit, seconds = "call", timeout or self.limits.call_timeout
-            raise CallFailed(f"timed out after {seconds:g} s ({limit} time limit) while "
-                             f"{what}") from None
+            raise CallFailed("timeout", f"timed out after {seconds:g} s ({limit} time limit) "
+                                        f"while {what}") from None
         except EOFError:
             raise self._died(what) from None
         except Exception:  # anything else a forged reply can cause: never the grader's crash
             self._stop()
-            raise CallFailed(f"the submission's process sent garbage while {what}") from None
+            raise CallFailed("garbage", f"the submission's process sent garbage while "
+                                        f"{what}") from None
+
+    def _answer(self, message: dict, payload: dict[str, np.ndarray], deadline: float,
+                what: str) -> None:
+        """Answer the worker's request for a value computed here (see ``on_callback``)."""
+        name, raw = message.get("callback"), message.get("args")
+        if not isinstance(name, str) or not isinstance(raw, list):
+            self._stop()
+            raise CallFailed("garbage", f"the submission's process sent garbage while {what}")
+        arrays: dict[str, np.ndarray] = {}
+        try:
+            if self.on_callback is None:
+                raise ValueError(f"{_clean(name, 40)} cannot be called here")
+            with np.errstate(all="ignore"):
+                result = self.on_callback(name, [decode(item, payload) for item in raw])
+            reply = {"ok": True, "result": _arg(result, arrays)}
+        except Exception as error:  # refused or impossible: the submission's call raises
+            arrays = {}
+            reply = {"ok": False, "error": _clean(str(error), 300)}
+        try:
+            _write_exact(self._process.stdin.fileno(), _pack(reply, arrays), deadline)
+        except TimeoutError:
+            self._stop()
+            raise CallFailed("timeout", f"timed out while {what} (the submission's process "
+                                        f"stopped reading)") from None
+        except OSError:
+            raise self._died(what) from None
 
     # -- calls -----------------------------------------------------------
 
@@ -395,66 +464,80 @@ class Sandbox:
                 what: str = "running the submission", timeout: float | None = None) -> Any:
         """Send one request; return the decoded result or raise CallFailed."""
         if time.monotonic() >= self._deadline:
-            raise CallFailed(f"not run: the submission used up its "
-                             f"{self.limits.submission_timeout:g} s time limit")
+            raise CallFailed("not_run", f"not run: the submission used up its "
+                                        f"{self.limits.submission_timeout:g} s time limit")
         if self._process is None:
             self._start()
         for ref in _refs(header):
             if ref not in self._handles:
-                raise CallFailed("not run: a value it needs was lost when the submission's "
-                                 "process ended earlier")
+                raise CallFailed("not_run", "not run: a value it needs was lost when the "
+                                            "submission's process ended earlier")
         assert self._process is not None
         deadline = min(time.monotonic() + (timeout or self.limits.call_timeout), self._deadline)
         try:
             _write_exact(self._process.stdin.fileno(), _pack(header, arrays or {}), deadline)
         except TimeoutError:
             self._stop()
-            raise CallFailed(f"timed out after {timeout or self.limits.call_timeout:g} s "
-                             f"while {what} (the submission's process stopped reading)") from None
+            raise CallFailed("timeout", f"timed out after {timeout or self.limits.call_timeout:g}"
+                                        f" s while {what} (the submission's process stopped "
+                                        f"reading)") from None
         except OSError:
             raise self._died(what) from None
-        reply, payload = self._read(deadline, what, timeout)
+        while True:
+            reply, payload = self._read(deadline, what, timeout)
+            if "callback" not in reply:
+                break
+            self._answer(reply, payload, deadline, what)
         if not reply.get("ok"):
-            raise CallFailed(_clean(reply.get("error", "failed")))
+            raise CallFailed("raised", _clean(reply.get("error", "failed")))
         try:
             result = decode(reply.get("result"), payload)
         except Exception:  # a forged descriptor
             self._stop()
-            raise CallFailed(f"the submission's process sent garbage while {what}") from None
+            raise CallFailed("garbage", f"the submission's process sent garbage while "
+                                        f"{what}") from None
         if header.get("keep"):
             self._handles.add(header["keep"])
         return result
 
     def call(self, target: str, *args: Any, keep: str | None = None,
-             timeout: float | None = None, echo_args: bool = False, **kwargs: Any) -> Any:
+             timeout: float | None = None, echo_args: bool = False, reply: bool = True,
+             fp_errors: bool = False, **kwargs: Any) -> Any:
         """Call ``module.function`` (or ``$handle.method``) of the submission.
 
         Arrays are sent as float64 copies, ``Ref`` values stay in the worker,
         other values go as JSON. With ``keep``, the result also stays in the
         worker as a handle for ``Ref((keep,))``. With ``echo_args``, returns
-        ``(result, args as they are after the call)``.
+        ``(result, args as they are after the call)``. ``reply=False`` sends
+        no result back (None). ``fp_errors``: numpy overflow, invalid values
+        and division by zero raise FloatingPointError during the call.
         """
         arrays: dict[str, np.ndarray] = {}
         header = {"op": "call", "target": target, "keep": keep, "echo_args": echo_args,
+                  "reply": reply, "fp_errors": fp_errors,
                   "args": [_arg(a, arrays) for a in args],
                   "kwargs": {k: _arg(v, arrays) for k, v in kwargs.items()}}
         return self.request(header, arrays, f"calling {target.lstrip('$')}", timeout)
 
-    def call_many(self, target: str, args: list[Any], vary: int, stack: np.ndarray,
-                  pick: tuple[int, ...] = ()) -> np.ndarray:
-        """``target(*args)`` once per row of ``stack`` put in place of ``args[vary]``."""
-        arrays: dict[str, np.ndarray] = {"stack": np.asarray(stack, dtype=np.float64)}
-        header = {"op": "call_many", "target": target, "vary": vary, "pick": list(pick),
-                  "stack": "stack", "args": [_arg(a, arrays) for a in args]}
-        return self.request(header, arrays, f"calling {target} on perturbed inputs")
+    def timed_call(self, target: str, *args: Any, timeout: float) -> float:
+        """Seconds one call takes, measured here; its result is not sent back."""
+        started = time.monotonic()
+        self.call(target, *args, timeout=timeout, reply=False)
+        return time.monotonic() - started
 
-    def param_losses(self, model: str, param: str, stack: np.ndarray, X: np.ndarray,
-                     y: np.ndarray) -> np.ndarray:
-        """model.loss(X, y)[0] with model.params[param] set to each row of ``stack``."""
-        arrays: dict[str, np.ndarray] = {"stack": np.asarray(stack, dtype=np.float64)}
-        header = {"op": "param_losses", "model": model, "param": param, "stack": "stack",
-                  "args": [_arg(X, arrays), _arg(y, arrays)]}
-        return self.request(header, arrays, f"calling TwoLayerNet.loss with perturbed {param}")
+    def hold(self, handle: str, *values: Any) -> Ref:
+        """Keep ``values`` in the worker, as ``Ref((handle, i))``, for calls to come."""
+        arrays: dict[str, np.ndarray] = {}
+        self.request({"op": "hold", "keep": handle, "reply": False,
+                      "args": [_arg(v, arrays) for v in values]}, arrays, "sending inputs")
+        return Ref((handle,))
+
+    def probe_model(self, handle: str, params: dict[str, np.ndarray]) -> Ref:
+        """A model in the worker whose loss and predict this process answers (``on_callback``)."""
+        self.request({"op": "probe_model", "keep": handle, "reply": False},
+                     {k: np.asarray(v, dtype=np.float64) for k, v in params.items()},
+                     "making a probe model")
+        return Ref((handle,))
 
     def set_param(self, model: str, param: str, value: np.ndarray) -> None:
         self.request({"op": "set_param", "model": model, "param": param, "value": "v"},
@@ -498,8 +581,12 @@ def _arg(value: Any, arrays: dict[str, np.ndarray]) -> dict:
         key = f"a{len(arrays)}"
         arrays[key] = value
         return {"array": key}
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list)):
         return {"seq": [_arg(item, arrays) for item in value]}
+    if isinstance(value, dict):
+        return {"map": {str(k): _arg(v, arrays) for k, v in value.items()}}
+    if isinstance(value, np.generic):
+        return {"json": value.item()}
     return {"json": value}
 
 
@@ -511,7 +598,8 @@ def _refs(header: dict) -> set[str]:
         if "ref" in spec:
             found.add(spec["ref"][0])
         specs.extend(spec.get("seq", []))
-    if header.get("op") in ("param_losses", "set_param"):
+        specs.extend(spec.get("map", {}).values())
+    if header.get("op") == "set_param":
         found.add(header["model"])
     if header.get("op") == "get":
         found.add(header["ref"][0])

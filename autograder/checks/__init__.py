@@ -1,17 +1,30 @@
-"""The grader's checks: small functions, registered with an id and a test name.
+"""The grader's checks: small functions with explicit metadata.
 
-A check gets a ``Context`` (the sandbox running the submission, seeded
-randomness, the reference) and either returns (passed, with an optional
-note) or raises ``Failed`` with one sentence. A failure inside the
-submission (an exception, a hang, a crash) fails only the check that hit it.
-Points and visibility are not here: they come from the rubric by id.
+A ``Check`` names what it grades (``function``), what kind of property it
+tests (``kind``) and its rubric key (``id``). Its ``run(ctx)`` either
+returns (passed, with an optional note) or raises ``Failed`` with one
+sentence. A failure inside the submission (an exception, a hang, a crash)
+fails only the check that hit it; so does an error in the check itself.
+
+Two rules shape every grade:
+
+- **No points for no work.** A hygiene check (right shape, inputs left alone,
+  stable at extremes, history of the right length, the initial loss) is
+  awarded only when the same function computes the right values: its
+  ``awarded_if`` check passes. Zeros, constants and echoes earn nothing.
+- **One bug costs one function.** The net's and the trainer's checks run
+  with the reference in place of any layer that failed its own checks
+  (``needs`` lists those checks; see ``autograder.reference_calls``).
+
+The list of checks is built by plain functions (``all_checks``), one module
+per family: layers, losses, net, training.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -20,34 +33,64 @@ import numpy as np
 from autograder.reference import reference
 from autograder.sandbox import CallFailed, Opaque, Sandbox
 
+KINDS = ("values", "gradient", "shape", "inputs", "stability", "init", "sanity", "predict",
+         "history", "training")
+HYGIENE = ("shape", "inputs", "stability", "sanity", "history")  # never earn points alone
+
 
 class Failed(Exception):
     """A check's verdict: the submission does not do what the test asks."""
 
 
+class UndeclaredNeed(RuntimeError):
+    """A check read a verdict it did not list in ``needs``: a bug in the grader."""
+
+
 @dataclass(frozen=True)
 class Check:
-    """One graded test: ``run(ctx)`` passes or raises Failed."""
+    """One graded test: ``run(ctx)`` passes (returns a note or None) or raises Failed."""
 
-    id: str
-    name: str
-    module: str
+    id: str                  # the rubric key
+    function: str            # what it grades: "affine_backward", "TwoLayerNet.loss", "train"
+    kind: str                # one of KINDS
+    name: str                # the sentence reports show
+    module: str              # the submission file it imports: "layers" or "two_layer_net"
     run: Callable[[Context], str | None]
-    needs: tuple[str, ...] = ()  # checks whose verdicts this one reads from ctx.passed
+    needs: tuple[str, ...] = ()      # checks whose verdicts must be known before it runs
+    awarded_if: str | None = None    # a hygiene check earns points only if this one passes
+    dataset: str | None = None       # training checks: the rubric's [training.datasets] key
 
-    @property
-    def function(self) -> str:
-        return self.name.split(":", 1)[0]
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"check {self.id}: unknown kind {self.kind!r}")
+        if (self.kind in HYGIENE) != (self.awarded_if is not None):
+            raise ValueError(f"check {self.id}: a {self.kind} check "
+                             f"{'needs' if self.kind in HYGIENE else 'cannot have'} awarded_if")
 
 
-@dataclass
 class Context:
-    """What a check works with. ``passed`` records earlier verdicts, by check id."""
+    """What a check works with: the sandbox, seeded randomness, the reference, verdicts.
 
-    sandbox: Sandbox
-    seed: int
-    passed: dict[str, bool] = field(default_factory=dict)
-    load_errors: dict[str, str | None] = field(default_factory=dict)
+    ``passed(id)`` gives an earlier verdict, but only one the running check
+    declared in ``needs``: an undeclared dependency is a grader bug, not a
+    silent "False".
+    """
+
+    def __init__(self, sandbox: Sandbox, seed: int) -> None:
+        self.sandbox = sandbox
+        self.seed = seed
+        self.verdicts: dict[str, bool] = {}
+        self.load_errors: dict[str, str | None] = {}
+        self.current: Check | None = None
+        self.reference_functions: tuple[str, ...] = ()   # layers answered by the reference
+        self.probe: Callable[[str, list[Any]], Any] | None = None
+        sandbox.on_callback = self.answer
+
+    def passed(self, check_id: str) -> bool:
+        if self.current is None or check_id not in self.current.needs:
+            raise UndeclaredNeed(f"{self.current.id if self.current else 'no check'} reads the "
+                                 f"verdict of {check_id} without declaring it in needs")
+        return self.verdicts[check_id]
 
     def rng(self, check_id: str) -> np.random.Generator:
         """Randomness for one check: the same for a check whatever ran before it."""
@@ -57,23 +100,14 @@ class Context:
     def ref(self) -> dict[str, ModuleType]:
         return reference()
 
-
-CHECKS: list[Check] = []
-
-
-def register(check_id: str, name: str, module: str, run: Callable[[Context], str | None],
-             needs: tuple[str, ...] = ()) -> None:
-    if any(c.id == check_id for c in CHECKS):
-        raise ValueError(f"two checks have the id {check_id!r}")
-    CHECKS.append(Check(check_id, name, module, run, needs))
-
-
-def check(check_id: str, name: str, module: str = "layers", needs: tuple[str, ...] = ()):
-    """Decorator form of ``register``."""
-    def wrap(run: Callable[[Context], str | None]) -> Callable[[Context], str | None]:
-        register(check_id, name, module, run, needs)
-        return run
-    return wrap
+    def answer(self, name: str, args: list[Any]) -> Any:
+        """A value the worker asks for while a check's call runs (see Sandbox.on_callback)."""
+        from autograder.reference_calls import call_reference_layer
+        if name in self.reference_functions:
+            return call_reference_layer(name, args)
+        if name.startswith("probe_") and self.probe is not None:
+            return self.probe(name, args)
+        raise ValueError(f"{name} is not available here")
 
 
 def expect(*messages: str | None) -> None:
@@ -87,26 +121,40 @@ def feedback() -> ModuleType:
     return reference()["feedback"]
 
 
+def describe(value: Any) -> str:
+    """What a returned value is, in a few words."""
+    if isinstance(value, Opaque):
+        return value.description
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return f"a {type(value).__name__}"
+
+
 def unpack(func: str, value: Any, names: tuple[str, ...]) -> tuple:
     """``value`` as a tuple of len(names) items, or Failed saying what it was."""
     if isinstance(value, (tuple, list)) and len(value) == len(names):
         return tuple(value)
-    if isinstance(value, (tuple, list)):
-        got = f"a {type(value).__name__} of {len(value)} items"
-    elif isinstance(value, Opaque):
-        got = value.description
-    elif isinstance(value, np.ndarray):
+    got = describe(value)
+    if isinstance(value, np.ndarray):
         got = f"a single array of shape {value.shape}"
-    else:
-        got = "None" if value is None else f"a {type(value).__name__}"
     raise Failed(f"{func}: returned {got}, expected a tuple ({', '.join(names)}).")
 
 
 def array_check(func: str, name: str, got: Any, shape: tuple[int, ...]) -> None:
     """Failed unless ``got`` is a finite float array of ``shape``."""
-    if isinstance(got, Opaque):
-        raise Failed(f"{func}: {name} is {got.description}, expected a float64 array of "
+    if isinstance(got, Opaque) or isinstance(got, (dict, str, bytes)):
+        raise Failed(f"{func}: {name} is {describe(got)}, expected a float64 array of "
                      f"shape {shape}.")
+    if isinstance(got, (tuple, list)):
+        try:
+            got = np.asarray(got, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise Failed(f"{func}: {name} is {describe(got)} that is not a rectangular array "
+                         f"of numbers, expected a float64 array of shape {shape}.") from None
     expect(feedback().check_array(func, name, got, shape))
 
 
@@ -115,22 +163,10 @@ def close_check(func: str, name: str, got: Any, expected: Any, what: str = "the 
     """Failed unless ``got`` matches ``expected``; returns a note with the error on success."""
     fb = feedback()
     array_check(func, name, got, np.shape(expected))
+    got = np.asarray(got, dtype=np.float64)
     expect(fb.check_close(func, name, got, expected, what=what,
                           tol=fb.TOLERANCE if tol is None else tol, known_mistakes=mistakes))
     return f"{name}: max relative error {fb.rel_error(got, expected):.1e}"
-
-
-def same_as_reference(func: str, what: str, got: np.ndarray, expected: np.ndarray) -> None:
-    """Failed unless the submission's values on perturbed inputs are the reference's.
-
-    A numeric gradient is only as good as the values it comes from: a function
-    that is right at the test point but not next to it must not pass a gradient
-    check on the strength of its own numbers.
-    """
-    err = feedback().rel_error(got, expected)
-    if np.shape(got) != np.shape(expected) or not err <= feedback().TOLERANCE:
-        raise Failed(f"{func}: {what} differ from the reference's (max relative error "
-                     f"{err:.1e}), so its numeric gradient cannot be trusted.")
 
 
 def unchanged_check(func: str, names: tuple[str, ...], before: tuple, after: Any) -> None:
@@ -152,15 +188,23 @@ def _load(item: Check, ctx: Context) -> None:
             ctx.load_errors[item.module] = None
         except CallFailed as error:
             text = str(error)
-            if text.startswith("ImportError: "):
+            if error.kind == "raised" and text.startswith("ImportError: "):
                 text = text[len("ImportError: "):]
             ctx.load_errors[item.module] = text
     if ctx.load_errors[item.module]:
         raise Failed(f"{item.function}: cannot be graded: {ctx.load_errors[item.module]}.")
 
 
+def call_failure_text(function: str, error: CallFailed) -> str:
+    """A call failure as one sentence for the report."""
+    if error.kind == "raised":
+        return f"{function} raised {error}"
+    return f"{function}: {error}"
+
+
 def run_check(item: Check, ctx: Context) -> tuple[bool, str]:
-    """Run one check; return (passed, output). Never raises for submission faults."""
+    """Run one check; return (passed, output). Never raises (but for KeyboardInterrupt)."""
+    ctx.current = item
     try:
         _load(item, ctx)
         note = item.run(ctx)
@@ -168,13 +212,29 @@ def run_check(item: Check, ctx: Context) -> tuple[bool, str]:
     except Failed as failure:
         return False, str(failure)
     except CallFailed as error:
-        text = str(error)
-        if text[:1].isupper():  # an exception from the submission: "ValueError: ..."
-            return False, f"{item.function} raised {text}"
-        return False, f"{item.function}: {text}"
+        return False, call_failure_text(item.function, error)
+    except Exception as error:  # the grader's own judging failed: this check, not the grade
+        return False, (f"{item.function}: could not be judged ({type(error).__name__} in the "
+                       f"grader while reading what it returned); no points for this check.")
+    finally:
+        ctx.current = None
+
+
+def all_checks(datasets: dict | None = None, train_timeout: float = 30.0) -> list[Check]:
+    """Every check, in the order they run: layers, losses, the net, the trainer, training.
+
+    ``datasets``: the rubric's DatasetRule by name (training checks); none without.
+    """
+    from autograder.checks import layers, losses, net, training
+    found = [*layers.checks(), *losses.checks(), *net.checks(), *training.checks(train_timeout),
+             *training.dataset_checks(datasets or {}, train_timeout)]
+    ids = [c.id for c in found]
+    duplicated = {i for i in ids if ids.count(i) > 1}
+    if duplicated:
+        raise ValueError(f"two checks share the id(s) {sorted(duplicated)}")
+    return found
 
 
 def known_tests() -> dict[str, str]:
-    """Test id -> test name, for every check the grader has (training aside)."""
-    from autograder.checks import layers, losses, net  # noqa: F401  (they register)
-    return {c.id: c.name for c in CHECKS}
+    """Test id -> test name, for every check the rubric's [tests] table lists."""
+    return {c.id: c.name for c in all_checks()}

@@ -1,8 +1,12 @@
-"""Training on the frozen datasets: the submission's own net and trainer, the rubric's
-hyperparameters, accuracy on the held-out split against the threshold.
+"""Checks of ``train``: the SGD it does, its history, and what it learns on frozen data.
 
-The worker gets the training split and the held-out inputs; the held-out
-labels stay in the grading process, which computes the accuracy itself.
+``train`` is judged twice. On its own: it trains a probe model whose loss
+the grading process computes, and must end with exactly the parameters the
+documented minibatch SGD gives. Then with the submission's net, on each
+frozen dataset: the grader takes the trained parameters back and computes
+the held-out accuracy itself with the reference forward pass. The held-out
+data never reaches the worker, and nothing the submission reports (its
+history, ``predict``) counts.
 """
 
 from __future__ import annotations
@@ -10,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cache
+from typing import Any
 
 import numpy as np
 
-from autograder.checks import Check, Context, Failed, array_check
+from autograder.checks import Check, Context, Failed, close_check, describe
 from autograder.paths import DATA
-from autograder.rubric import DatasetRule
 from autograder.sandbox import Ref
 
 
@@ -30,40 +34,244 @@ def load_dataset(name: str) -> dict[str, np.ndarray]:
     try:
         manifest = json.loads((DATA / "manifest.json").read_text())["datasets"][name]
         raw = path.read_bytes()
-    except (OSError, KeyError, ValueError) as error:
+    except (OSError, KeyError, ValueError, TypeError) as error:
         raise DataError(f"cannot read dataset {name!r}: {error}") from None
-    if hashlib.sha256(raw).hexdigest() != manifest["sha256"]:
+    if hashlib.sha256(raw).hexdigest() != manifest.get("sha256"):
         raise DataError(f"{path} does not match the sha256 in data/manifest.json; "
                         f"regenerate with python data/make_datasets.py")
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in ("X_train", "y_train", "X_test", "y_test")}
 
 
-def training_check(rule: DatasetRule, timeout: float) -> Check:
-    """The check for one dataset, named after it and its threshold."""
+# -- the probe: train on its own ------------------------------------------------
+
+PROBE = {"n": 50, "d": 4, "h": 5, "classes": 3, "num_epochs": 3, "batch_size": 16,
+         "learning_rate": 0.5, "lr_decay": 0.5, "seed": 7, "reg": 0.01}
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+
+
+def _probe_params(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    p = PROBE
+    shapes = {"W1": (p["d"], p["h"]), "b1": (p["h"],), "W2": (p["h"], p["classes"]),
+              "b2": (p["classes"],)}
+    return {name: 0.5 * rng.standard_normal(shape) for name, shape in shapes.items()}
+
+
+def _reference_net(ctx: Context, params: dict[str, np.ndarray], reg: float, loss: str,
+                   classes: int):
+    d, h = params["W1"].shape
+    net = ctx.ref["two_layer_net"].TwoLayerNet(d, h, classes, reg=reg, loss=loss)
+    net.params = {name: np.array(params[name], dtype=np.float64) for name in PARAM_NAMES}
+    return net
+
+
+def _checked_params(function: str, params: Any, shapes: dict[str, tuple[int, ...]]
+                    ) -> dict[str, np.ndarray]:
+    """``params`` as float64 arrays of ``shapes``, or Failed saying what is wrong."""
+    if not isinstance(params, dict):
+        raise Failed(f"{function}: model.params is {describe(params)}, expected a dict of "
+                     f"arrays.")
+    found = {}
+    for name, shape in shapes.items():
+        value = params.get(name)
+        if not isinstance(value, np.ndarray) or value.shape != shape:
+            raise Failed(f"{function}: model.params[{name!r}] is {describe(value)}, expected "
+                         f"an array of shape {shape}.")
+        if not np.all(np.isfinite(value)):
+            raise Failed(f"{function}: model.params[{name!r}] has non-finite entries after "
+                         f"training (the loss diverged?).")
+        found[name] = value.astype(np.float64)
+    return found
+
+
+def _probe_answer(ctx: Context, shapes: dict[str, tuple[int, ...]]):
+    """The grading process's side of the probe model: the reference net's loss and predict."""
+    def answer(name: str, args: list[Any]) -> Any:
+        if name not in ("probe_loss", "probe_predict") or len(args) != (
+                3 if name == "probe_loss" else 2):
+            raise ValueError(f"{name} cannot be called that way")
+        try:
+            params = _checked_params("train", args[0], shapes)
+        except Failed as failure:
+            raise ValueError(str(failure)) from None
+        X = np.asarray(args[1], dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != shapes["W1"][0] or X.shape[0] > 10_000:
+            raise ValueError(f"X has shape {X.shape}, expected (N, {shapes['W1'][0]})")
+        net = _reference_net(ctx, params, PROBE["reg"], "softmax", PROBE["classes"])
+        if name == "probe_predict":
+            return net.predict(X)
+        y = args[2]
+        if y is None:
+            return net.loss(X)
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != (X.shape[0],) or not np.all(np.isin(y, np.arange(PROBE["classes"]))):
+            raise ValueError(f"y must hold {X.shape[0]} labels in [0, {PROBE['classes']})")
+        return net.loss(X, y.astype(np.int64))
+    return answer
+
+
+def _probe_data(ctx: Context) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    rng = ctx.rng("train/probe")
+    X = rng.standard_normal((PROBE["n"], PROBE["d"]))
+    y = rng.integers(0, PROBE["classes"], size=PROBE["n"])
+    return X, y, _probe_params(rng)
+
+
+def _run_probe(ctx: Context, handle: str, timeout: float, validation: bool
+               ) -> tuple[Any, dict[str, np.ndarray]]:
+    """Run the submission's train on a probe model; return (its history, the final params)."""
+    X, y, params = _probe_data(ctx)
+    shapes = {name: value.shape for name, value in params.items()}
+    ctx.probe = _probe_answer(ctx, shapes)
+    model = ctx.sandbox.probe_model(handle, params)
+    extra = (X[:10], y[:10]) if validation else ()
+    history = ctx.sandbox.call(
+        "two_layer_net.train", model, X, y, *extra, learning_rate=PROBE["learning_rate"],
+        num_epochs=PROBE["num_epochs"], batch_size=PROBE["batch_size"],
+        lr_decay=PROBE["lr_decay"], seed=PROBE["seed"], timeout=timeout)
+    final = ctx.sandbox.get(Ref((handle, "params")))
+    return history, _checked_params("train", final, shapes)
+
+
+def _sgd(ctx: Context, skip_last: bool = False, decay: bool = True,
+         order_once: bool = False) -> dict[str, np.ndarray]:
+    """The documented SGD on the probe, optionally with a known mistake (for hints)."""
+    X, y, params = _probe_data(ctx)
+    net = _reference_net(ctx, params, PROBE["reg"], "softmax", PROBE["classes"])
+    rng = np.random.default_rng(PROBE["seed"])
+    lr, n, size = PROBE["learning_rate"], PROBE["n"], PROBE["batch_size"]
+    orders = [rng.permutation(n) for _ in range(PROBE["num_epochs"])]
+    for order in orders[:1] * len(orders) if order_once else orders:
+        stop = n - n % size if skip_last else n
+        for start in range(0, stop, size):
+            batch = order[start:start + size]
+            _, grads = net.loss(X[batch], y[batch])
+            for name in PARAM_NAMES:
+                net.params[name] = net.params[name] - lr * grads[name]
+        if decay:
+            lr *= PROBE["lr_decay"]
+    return net.params
+
+
+def _train_sgd(timeout: float):
+    def run(ctx: Context) -> str | None:
+        _, final = _run_probe(ctx, "probe", timeout, validation=False)
+        _, again = _run_probe(ctx, "probe_again", timeout, validation=False)
+        if not all(np.array_equal(final[k], again[k]) for k in PARAM_NAMES):
+            raise Failed("train: two runs with the same seed end with different parameters; "
+                         "shuffle with rng = np.random.default_rng(seed), made once before "
+                         "the first epoch.")
+        X, y, start = _probe_data(ctx)
+        reference = _reference_net(ctx, start, PROBE["reg"], "softmax", PROBE["classes"])
+        ctx.ref["two_layer_net"].train(
+            reference, X, y, learning_rate=PROBE["learning_rate"],
+            num_epochs=PROBE["num_epochs"], batch_size=PROBE["batch_size"],
+            lr_decay=PROBE["lr_decay"], seed=PROBE["seed"])
+        if all(np.array_equal(final[k], start[k]) for k in PARAM_NAMES):
+            raise Failed("train: model.params did not change: each step must update every "
+                         "parameter with -learning_rate times its gradient.")
+        mistakes = {"the last, smaller batch of each epoch is skipped": _sgd(ctx, skip_last=True),
+                    "lr_decay is not applied after each epoch": _sgd(ctx, decay=False),
+                    "the order is drawn once instead of at the start of every epoch":
+                        _sgd(ctx, order_once=True)}
+        notes = []
+        setting = (f"{PROBE['n']} examples, batch_size {PROBE['batch_size']}, "
+                   f"{PROBE['num_epochs']} epochs, lr_decay {PROBE['lr_decay']}")
+        for name in PARAM_NAMES:
+            notes.append(close_check(
+                "train", f"params[{name!r}] after training ({setting})", final[name],
+                reference.params[name], what="the documented minibatch SGD's",
+                mistakes={hint: params[name] for hint, params in mistakes.items()}))
+        return "; ".join(notes)
+    return run
+
+
+def _entries(value: Any) -> int | None:
+    """How many entries a history list holds (whatever they are), or None."""
+    if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim == 1):
+        return len(value)
+    return None
+
+
+def _train_history(timeout: float):
+    def run(ctx: Context) -> str | None:
+        history, _ = _run_probe(ctx, "history", timeout, validation=True)
+        if not isinstance(history, dict):
+            raise Failed(f"train: returned {describe(history)}, expected a dict history.")
+        p = PROBE
+        steps = p["num_epochs"] * -(-p["n"] // p["batch_size"])
+        for key, length in (("loss", steps), ("train_acc", p["num_epochs"]),
+                            ("val_acc", p["num_epochs"])):
+            got = _entries(history.get(key))
+            if got != length:
+                raise Failed(f"train: history[{key!r}] has {got if got is not None else 'no'} "
+                             f"entries, expected {length} ({p['num_epochs']} epochs of "
+                             f"{p['n']} examples in batches of {p['batch_size']}: {steps} "
+                             f"steps).")
+        return None
+    return run
+
+
+def checks(train_timeout: float = 30.0) -> list[Check]:
+    from autograder.checks.net import layer_check_ids
+    layers = layer_check_ids()  # two_layer_net.py imports layers.py: replace failed ones
+    return [
+        Check("train_sgd", "train", "values", "train: updates params by the documented "
+              "minibatch SGD (seeded shuffle every epoch, last batch, lr_decay)",
+              "two_layer_net", _train_sgd(train_timeout), needs=layers),
+        Check("train_history", "train", "history", "train: history has one loss per step and "
+              "one accuracy per epoch", "two_layer_net", _train_history(train_timeout),
+              needs=(*layers, "train_sgd"), awarded_if="train_sgd"),
+    ]
+
+
+# -- training on the frozen datasets ---------------------------------------------
+
+def _classes(data: dict[str, np.ndarray]) -> int:
+    return int(max(data["y_train"].max(), data["y_test"].max())) + 1
+
+
+def training_check(rule: Any, timeout: float, needs: tuple[str, ...] = ()) -> Check:
+    """The check for one dataset (a rubric DatasetRule), named after it and its threshold."""
     def run(ctx: Context) -> str | None:
         data = load_dataset(rule.name)
         hp = rule.hyperparameters
         handle = f"train_{rule.name}"
-        classes = int(max(data["y_train"].max(), data["y_test"].max())) + 1
-        ctx.sandbox.call("two_layer_net.TwoLayerNet", data["X_train"].shape[1],
-                         hp["hidden_dim"], classes, weight_scale=hp.get("weight_scale"),
-                         reg=hp["reg"], loss=hp["loss"], seed=hp["init_seed"], keep=handle)
+        classes = _classes(data)
+        d = data["X_train"].shape[1]
+        # The reference's initial weights: a bug in __init__ costs only __init__'s checks.
+        start = ctx.ref["two_layer_net"].TwoLayerNet(
+            d, hp["hidden_dim"], classes, weight_scale=hp.get("weight_scale"), reg=hp["reg"],
+            loss=hp["loss"], seed=hp["init_seed"]).params
+        ctx.sandbox.call("two_layer_net.TwoLayerNet", d, hp["hidden_dim"], classes,
+                         weight_scale=hp.get("weight_scale"), reg=hp["reg"], loss=hp["loss"],
+                         seed=hp["init_seed"], keep=handle, reply=False)
+        for name, value in start.items():
+            ctx.sandbox.set_param(handle, name, value)
         ctx.sandbox.call("two_layer_net.train", Ref((handle,)), data["X_train"],
                          data["y_train"], learning_rate=hp["learning_rate"],
                          num_epochs=hp["num_epochs"], batch_size=hp["batch_size"],
-                         lr_decay=hp["lr_decay"], seed=hp["shuffle_seed"], timeout=timeout)
-        predictions = ctx.sandbox.call(f"${handle}.predict", data["X_test"])
-        array_check("TwoLayerNet.predict", f"y_pred on the {rule.name} test inputs",
-                    predictions, data["y_test"].shape)
-        accuracy = float(np.mean(np.asarray(predictions) == data["y_test"]))
+                         lr_decay=hp["lr_decay"], seed=hp["shuffle_seed"], timeout=timeout,
+                         reply=False)
+        shapes = {name: value.shape for name, value in start.items()}
+        params = _checked_params("train", ctx.sandbox.get(Ref((handle, "params"))), shapes)
+        if all(np.array_equal(params[k], start[k]) for k in PARAM_NAMES):
+            raise Failed(f"train: on {rule.name} model.params did not change from their "
+                         f"initial values: train must update the net's parameters.")
+        net = _reference_net(ctx, params, hp["reg"], hp["loss"], classes)
+        accuracy = float(np.mean(net.predict(data["X_test"]) == data["y_test"]))
         summary = f"{rule.name} test accuracy {accuracy:.3f}, threshold {rule.threshold:.2f}"
         if accuracy < rule.threshold:
-            raise Failed(f"train: {summary}: the trained net is not accurate enough (check the "
-                         f"ReLU, the gradients and the update params -= learning_rate * grads).")
+            raise Failed(f"train: {summary}: the trained net is not accurate enough (check "
+                         f"the net's gradients and the update params -= learning_rate * "
+                         f"grads).")
         return summary
 
-    return Check(f"train_{rule.name}",
+    return Check(f"train_{rule.name}", "train", "training",
                  f"train: {rule.name} test accuracy reaches {rule.threshold:.2f}",
-                 "two_layer_net", run)
+                 "two_layer_net", run, needs=needs, dataset=rule.name)
 
+
+def dataset_checks(datasets: dict, timeout: float) -> list[Check]:
+    from autograder.checks.net import layer_check_ids
+    return [training_check(rule, timeout, layer_check_ids()) for rule in datasets.values()]
