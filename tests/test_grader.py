@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from submissions import BUGS, Bug, buggy_files, make_submission
 
-from autograder.checks import known_tests
+from autograder.checks import HYGIENE, known_tests
 from autograder.cli import main
 from autograder.grade import Report, grade
 from autograder.paths import SOLUTIONS
@@ -22,14 +22,14 @@ LAYER_FUNCTIONS = ("affine_forward", "affine_backward", "relu_forward", "relu_ba
 
 # Where each known bug must cost points in the grader, and the hint it must give.
 GRADER_EXPECTATIONS = {
-    "affine_dw_transposed": ("affine_backward_numeric", "transposed"),
-    "affine_db_keepdims": ("affine_backward_numeric", "axis of length 1"),
-    "affine_db_wrong_axis": ("affine_backward_numeric", "wrong axis"),
+    "affine_dw_transposed": ("affine_backward_gradient", "transposed"),
+    "affine_db_keepdims": ("affine_backward_gradient", "axis of length 1"),
+    "affine_db_wrong_axis": ("affine_backward_gradient", "wrong axis"),
     "affine_no_bias": ("affine_forward_values", "bias b is missing"),
     "relu_in_place": ("relu_forward_inputs", "in place"),
-    "relu_backward_ignores_dout": ("relu_backward_numeric", "dout is not used"),
+    "relu_backward_ignores_dout": ("relu_backward_gradient", "dout is not used"),
     "sigmoid_naive": ("sigmoid_stable", "Never call exp on a large positive number"),
-    "softmax_no_shift": ("softmax_loss_stable", "max score"),
+    "softmax_no_shift": ("softmax_loss_stable", "row's maximum"),
     "softmax_missing_1_over_N": ("softmax_loss_gradient", "missing 1/N"),
     "bce_no_clip": ("bce_loss_stable", "Clip probs"),
     "net_no_reg_gradient": ("TwoLayerNet_gradients_softmax", "regularization gradient"),
@@ -38,12 +38,16 @@ GRADER_EXPECTATIONS = {
 
 
 def by_id(report: Report) -> dict[str, tuple[float, float, str]]:
-    """{test id: (score, max_score, output)}, training tests under train_<dataset>."""
-    ids = {name: test_id for test_id, name in NAMES.items()}
-    found = {}
-    for test in report.tests:
-        test_id = ids.get(test.name) or "train_" + test.name.split()[1]
-        found[test_id] = (test.score, test.max_score, test.output)
+    """{test id: (score, max_score, output)}."""
+    return {t.id: (t.score, t.max_score, t.output) for t in report.tests}
+
+
+def by_function(report: Report) -> dict[str, tuple[float, float]]:
+    """{function: (score, max_score)} over every test of that function."""
+    found: dict[str, tuple[float, float]] = {}
+    for t in report.tests:
+        score, most = found.get(t.function, (0.0, 0.0))
+        found[t.function] = (score + t.score, most + t.max_score)
     return found
 
 
@@ -62,14 +66,18 @@ def test_reference_gets_full_marks(reference_report):
 def test_every_test_name_starts_with_what_it_grades(reference_report):
     for test in reference_report.tests:
         subject = test.name.split(":")[0]
+        assert subject == test.function.split(".")[0], test.name
         assert subject in LAYER_FUNCTIONS + ("TwoLayerNet", "train"), test.name
 
 
-def test_stubs_get_zero_and_every_test_says_not_implemented(tmp_path):
+def test_stubs_get_zero_and_every_test_says_why(tmp_path):
     report = grade(make_submission(tmp_path))
     assert report.score == 0
     for test in report.tests:
-        assert "NotImplementedError" in test.output, (test.name, test.output)
+        if test.kind in HYGIENE:  # not even run: the function computes nothing yet
+            assert "no points yet" in test.output, (test.name, test.output)
+        else:
+            assert "NotImplementedError" in test.output, (test.name, test.output)
 
 
 def test_grading_twice_gives_the_same_result(tmp_path, reference_report):
@@ -82,37 +90,35 @@ def test_grading_twice_gives_the_same_result(tmp_path, reference_report):
     assert [t.output for t in again.tests] == [t.output for t in reference_report.tests]
 
 
-def _function_of(test_id: str) -> str:
-    return NAMES[test_id].split(":")[0] if test_id in NAMES else "train"
-
-
-def _bug_function(bug: Bug) -> str:
-    test_id, _ = GRADER_EXPECTATIONS[bug.name]
-    return _function_of(test_id)
-
-
 @pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.name)
-def test_a_known_bug_loses_points_where_it_is_and_is_named(tmp_path, bug):
-    report = by_id(grade(make_submission(tmp_path, buggy_files(bug))))
+def test_a_known_bug_costs_only_its_own_function_and_is_named(tmp_path, bug):
+    report = grade(make_submission(tmp_path, buggy_files(bug)))
     test_id, hint = GRADER_EXPECTATIONS[bug.name]
-    score, max_score, output = report[test_id]
+    score, max_score, output = by_id(report)[test_id]
     assert score == 0 < max_score, output
     assert hint in output, output
-    # Partial credit: every other layer function keeps all of its points.
-    buggy = _bug_function(bug)
-    for other_id, (score, max_score, output) in report.items():
-        function = _function_of(other_id)
-        if function in LAYER_FUNCTIONS and function != buggy:
-            assert score == max_score, (other_id, output)
+    buggy = next(t.function for t in report.tests if t.id == test_id)
+    for function, (score, most) in by_function(report).items():
+        if function != buggy:
+            assert score == most, (function, [(t.id, t.output) for t in report.tests
+                                              if t.function == function and t.score < t.max_score])
 
 
 def test_a_broken_forward_does_not_cost_its_backward(tmp_path):
     files = buggy_files(next(b for b in BUGS if b.name == "affine_no_bias"))
     report = by_id(grade(make_submission(tmp_path, files)))
     assert report["affine_forward_values"][0] == 0
-    score, max_score, output = report["affine_backward_numeric"]
+    score, max_score, output = report["affine_backward_gradient"]
     assert score == max_score, output
     assert "cache (x, w, b) the docstring describes" in output
+
+
+def test_a_broken_layer_is_replaced_by_the_reference_in_the_net(tmp_path):
+    files = buggy_files(next(b for b in BUGS if b.name == "affine_dw_transposed"))
+    report = by_id(grade(make_submission(tmp_path, files)))
+    score, max_score, output = report["TwoLayerNet_gradients_softmax"]
+    assert score == max_score, output
+    assert "graded with the reference affine_backward, affine_forward" in output
 
 
 @pytest.mark.parametrize("variant", sorted(p.name for p in (GALLERY / "correct").glob("*")

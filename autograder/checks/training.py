@@ -84,8 +84,14 @@ def _checked_params(function: str, params: Any, shapes: dict[str, tuple[int, ...
     return found
 
 
-def _probe_answer(ctx: Context, shapes: dict[str, tuple[int, ...]]):
-    """The grading process's side of the probe model: the reference net's loss and predict."""
+def _probe_answer(ctx: Context, shapes: dict[str, tuple[int, ...]], X_train: np.ndarray,
+                  steps: list[np.ndarray]):
+    """The grading process's side of the probe model: the reference net's loss and predict.
+
+    Every loss(X, y) on training rows is recorded in ``steps`` as the rows' indices.
+    """
+    rows = {row.tobytes(): i for i, row in enumerate(X_train)}
+
     def answer(name: str, args: list[Any]) -> Any:
         if name not in ("probe_loss", "probe_predict") or len(args) != (
                 3 if name == "probe_loss" else 2):
@@ -106,6 +112,7 @@ def _probe_answer(ctx: Context, shapes: dict[str, tuple[int, ...]]):
         y = np.asarray(y, dtype=np.float64)
         if y.shape != (X.shape[0],) or not np.all(np.isin(y, np.arange(PROBE["classes"]))):
             raise ValueError(f"y must hold {X.shape[0]} labels in [0, {PROBE['classes']})")
+        steps.append(np.array([rows.get(row.tobytes(), -1) for row in X]))
         return net.loss(X, y.astype(np.int64))
     return answer
 
@@ -118,11 +125,15 @@ def _probe_data(ctx: Context) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndar
 
 
 def _run_probe(ctx: Context, handle: str, timeout: float, validation: bool
-               ) -> tuple[Any, dict[str, np.ndarray]]:
-    """Run the submission's train on a probe model; return (its history, the final params)."""
+               ) -> tuple[Any, dict[str, np.ndarray], list[np.ndarray]]:
+    """Run the submission's train on a probe model.
+
+    Returns its history, the final params and the batches (row indices) of its steps.
+    """
     X, y, params = _probe_data(ctx)
     shapes = {name: value.shape for name, value in params.items()}
-    ctx.probe = _probe_answer(ctx, shapes)
+    steps: list[np.ndarray] = []
+    ctx.probe = _probe_answer(ctx, shapes, X, steps)
     model = ctx.sandbox.probe_model(handle, params)
     extra = (X[:10], y[:10]) if validation else ()
     history = ctx.sandbox.call(
@@ -130,21 +141,49 @@ def _run_probe(ctx: Context, handle: str, timeout: float, validation: bool
         num_epochs=PROBE["num_epochs"], batch_size=PROBE["batch_size"],
         lr_decay=PROBE["lr_decay"], seed=PROBE["seed"], timeout=timeout)
     final = ctx.sandbox.get(Ref((handle, "params")))
-    return history, _checked_params("train", final, shapes)
+    return history, _checked_params("train", final, shapes), steps
 
 
-def _sgd(ctx: Context, skip_last: bool = False, decay: bool = True,
-         order_once: bool = False) -> dict[str, np.ndarray]:
-    """The documented SGD on the probe, optionally with a known mistake (for hints)."""
+def _epochs(steps: list[np.ndarray]) -> list[list[np.ndarray]]:
+    """The steps grouped by epoch; Failed unless each epoch visits every example once,
+    in batches of batch_size (the last one smaller)."""
+    n, size, epochs = PROBE["n"], PROBE["batch_size"], PROBE["num_epochs"]
+    per_epoch = -(-n // size)
+    setting = (f"{epochs} epochs of {n} examples in batches of {size}: {epochs * per_epoch} "
+               f"steps")
+    if len(steps) == epochs * (n // size) and n % size:
+        raise Failed(f"train: made {len(steps)} steps ({setting}); likely mistake: the last, "
+                     f"smaller batch of each epoch is skipped.")
+    if len(steps) != epochs * per_epoch:
+        raise Failed(f"train: called model.loss(X_batch, y_batch) {len(steps)} times, "
+                     f"expected {epochs * per_epoch} ({setting}).")
+    grouped = [steps[e * per_epoch:(e + 1) * per_epoch] for e in range(epochs)]
+    for number, batches in enumerate(grouped, 1):
+        sizes = [len(b) for b in batches]
+        expected = [size] * (n // size) + ([n % size] if n % size else [])
+        if sizes != expected or not np.array_equal(np.sort(np.concatenate(batches)),
+                                                   np.arange(n)):
+            raise Failed(f"train: epoch {number} does not walk through every training example "
+                         f"exactly once in batches of batch_size (batch sizes {sizes}, "
+                         f"expected {expected}).")
+    orders = [np.concatenate(batches) for batches in grouped]
+    if all(np.array_equal(order, np.arange(n)) for order in orders):
+        raise Failed("train: the training set is never shuffled; draw a new order at the "
+                     "start of every epoch with rng = np.random.default_rng(seed).")
+    if all(np.array_equal(order, orders[0]) for order in orders):
+        raise Failed("train: every epoch uses the same order; draw a new one at the start of "
+                     "every epoch.")
+    return grouped
+
+
+def _replay(ctx: Context, grouped: list[list[np.ndarray]], decay: bool = True
+            ) -> dict[str, np.ndarray]:
+    """The documented SGD over the batches the submission chose."""
     X, y, params = _probe_data(ctx)
     net = _reference_net(ctx, params, PROBE["reg"], "softmax", PROBE["classes"])
-    rng = np.random.default_rng(PROBE["seed"])
-    lr, n, size = PROBE["learning_rate"], PROBE["n"], PROBE["batch_size"]
-    orders = [rng.permutation(n) for _ in range(PROBE["num_epochs"])]
-    for order in orders[:1] * len(orders) if order_once else orders:
-        stop = n - n % size if skip_last else n
-        for start in range(0, stop, size):
-            batch = order[start:start + size]
+    lr = PROBE["learning_rate"]
+    for batches in grouped:
+        for batch in batches:
             _, grads = net.loss(X[batch], y[batch])
             for name in PARAM_NAMES:
                 net.params[name] = net.params[name] - lr * grads[name]
@@ -155,34 +194,26 @@ def _sgd(ctx: Context, skip_last: bool = False, decay: bool = True,
 
 def _train_sgd(timeout: float):
     def run(ctx: Context) -> str | None:
-        _, final = _run_probe(ctx, "probe", timeout, validation=False)
-        _, again = _run_probe(ctx, "probe_again", timeout, validation=False)
+        _, final, steps = _run_probe(ctx, "probe", timeout, validation=False)
+        _, again, _ = _run_probe(ctx, "probe_again", timeout, validation=False)
         if not all(np.array_equal(final[k], again[k]) for k in PARAM_NAMES):
             raise Failed("train: two runs with the same seed end with different parameters; "
                          "shuffle with rng = np.random.default_rng(seed), made once before "
                          "the first epoch.")
-        X, y, start = _probe_data(ctx)
-        reference = _reference_net(ctx, start, PROBE["reg"], "softmax", PROBE["classes"])
-        ctx.ref["two_layer_net"].train(
-            reference, X, y, learning_rate=PROBE["learning_rate"],
-            num_epochs=PROBE["num_epochs"], batch_size=PROBE["batch_size"],
-            lr_decay=PROBE["lr_decay"], seed=PROBE["seed"])
+        _, _, start = _probe_data(ctx)
         if all(np.array_equal(final[k], start[k]) for k in PARAM_NAMES):
             raise Failed("train: model.params did not change: each step must update every "
                          "parameter with -learning_rate times its gradient.")
-        mistakes = {"the last, smaller batch of each epoch is skipped": _sgd(ctx, skip_last=True),
-                    "lr_decay is not applied after each epoch": _sgd(ctx, decay=False),
-                    "the order is drawn once instead of at the start of every epoch":
-                        _sgd(ctx, order_once=True)}
-        notes = []
+        grouped = _epochs(steps)
+        expected = _replay(ctx, grouped)
+        no_decay = _replay(ctx, grouped, decay=False)
         setting = (f"{PROBE['n']} examples, batch_size {PROBE['batch_size']}, "
                    f"{PROBE['num_epochs']} epochs, lr_decay {PROBE['lr_decay']}")
-        for name in PARAM_NAMES:
-            notes.append(close_check(
-                "train", f"params[{name!r}] after training ({setting})", final[name],
-                reference.params[name], what="the documented minibatch SGD's",
-                mistakes={hint: params[name] for hint, params in mistakes.items()}))
-        return "; ".join(notes)
+        return "; ".join(close_check(
+            "train", f"params[{name!r}] after training ({setting})", final[name],
+            expected[name], what="the documented minibatch SGD's on the same batches",
+            mistakes={"lr_decay is not applied after each epoch": no_decay[name]})
+            for name in PARAM_NAMES)
     return run
 
 
@@ -195,7 +226,7 @@ def _entries(value: Any) -> int | None:
 
 def _train_history(timeout: float):
     def run(ctx: Context) -> str | None:
-        history, _ = _run_probe(ctx, "history", timeout, validation=True)
+        history, _, _ = _run_probe(ctx, "history", timeout, validation=True)
         if not isinstance(history, dict):
             raise Failed(f"train: returned {describe(history)}, expected a dict history.")
         p = PROBE
