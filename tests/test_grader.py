@@ -136,8 +136,10 @@ def test_grade_command_writes_gradescope_json_and_exits_0_for_any_score(tmp_path
     data = json.loads(results.read_text())
     assert data["score"] == 0
     assert set(data) >= {"score", "execution_time", "tests"}
-    assert all(set(t) == {"name", "score", "max_score", "output", "visibility"}
+    assert all(set(t) == {"name", "score", "max_score", "output", "visibility", "tags"}
                for t in data["tests"])
+    assert {t["tags"][0] for t in data["tests"]} == set(NAMES) | {
+        f"train_{name}" for name in ("moons", "circles", "iris", "digits", "wine")}
     assert "FAIL" in capsys.readouterr().out
 
 
@@ -150,7 +152,7 @@ def test_grade_command_fails_only_when_it_cannot_run(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "affine_forward_values.points: expected a number >= 0, got -1" in err
     assert "nonsense: no such test" in err
-    assert "affine_backward_numeric: missing" in err
+    assert "affine_backward_gradient: missing" in err
 
 
 def test_grading_needs_only_numpy_and_the_standard_library():

@@ -45,24 +45,24 @@ def rubric(tmp_path_factory):
 
 
 def results(report) -> dict[str, tuple[bool, str]]:
-    """{test name: (passed, output)}."""
-    return {t.name: (t.score >= t.max_score, t.output) for t in report.tests}
+    """{test id: (passed, output)}."""
+    return {t.id: (t.score >= t.max_score, t.output) for t in report.tests}
 
 
-def subject(name: str) -> str:
-    return name.split(":")[0]
+LAYER_FUNCTIONS = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
+                   "sigmoid_forward", "sigmoid_backward", "softmax_loss", "bce_loss")
+NET_AND_TRAIN = ("TwoLayerNet.__init__", "TwoLayerNet.loss", "TwoLayerNet.predict", "train")
 
 
 @dataclass(frozen=True)
 class Case:
-    """``files`` graded; tests of ``fails`` functions fail with ``phrase``; those of
-    ``may_fail`` may fail; every other test passes."""
+    """``files`` graded: each of the ``broken`` functions loses points, one of its failures
+    saying ``phrase``; every other function keeps all of its points."""
 
     name: str
     files: dict[str, str]
-    fails: tuple[str, ...]
+    broken: tuple[str, ...]
     phrase: str
-    may_fail: tuple[str, ...] = NET_AND_TRAIN
 
 
 def _cases() -> list[Case]:
@@ -71,54 +71,48 @@ def _cases() -> list[Case]:
         Case("hangs_in_relu_backward", inject("relu_backward", "while True:\n    pass"),
              ("relu_backward",), "timed out"),
         Case("system_exit_in_sigmoid_forward",
-             inject("sigmoid_forward", "raise SystemExit(3)"),
-             ("sigmoid_forward",), "SystemExit", NET_AND_TRAIN + ("sigmoid_backward",)),
+             inject("sigmoid_forward", "raise SystemExit(3)"), ("sigmoid_forward",),
+             "SystemExit"),
         Case("keyboard_interrupt_in_softmax_loss",
              inject("softmax_loss", "raise KeyboardInterrupt"),
              ("softmax_loss",), "KeyboardInterrupt"),
         Case("os_exit_in_relu_forward", inject("relu_forward", "import os\nos._exit(0)"),
-             ("relu_forward",), "process exited", NET_AND_TRAIN + ("relu_backward",)),
+             ("relu_forward",), "process exited"),
         Case("segfault_in_bce_loss",
              inject("bce_loss", "import ctypes\nctypes.string_at(0)"),
              ("bce_loss",), "segmentation fault"),
         Case("memory_hog_in_affine_forward",
              inject("affine_forward", "hog = bytearray(8 * 1024 ** 3)"),
-             ("affine_forward",), "MemoryError", NET_AND_TRAIN + ("affine_backward",)),
+             ("affine_forward",), "MemoryError"),
         Case("huge_output_in_affine_backward",
              inject("affine_backward", "if not globals().get('printed'):\n"
                     "    globals()['printed'] = print('x' * 10_000_000) or 1\n"
-                    "    import os\n    os.write(1, b'y' * 10_000_000)"), (), "", ()),
-        Case("imports_sklearn", inject("<module>", "import sklearn  # noqa"),
-             ("affine", "relu", "sigmoid", "softmax", "bce", *NET_AND_TRAIN),
+                    "    import os\n    os.write(1, b'y' * 10_000_000)"), (), ""),
+        Case("imports_sklearn", inject("<module>", "import sklearn  # noqa"), LAYER_FUNCTIONS,
              "imports sklearn: submissions may import only numpy"),
         Case("imports_torch_at_run_time",
              inject("train", "__import__('tor' + 'ch')", "two_layer_net.py"),
              ("train",), "'torch' is not allowed"),
         Case("syntax_error", {**with_bytes, "layers.py": "def affine_forward(:\n"},
-             ("affine", "relu", "sigmoid", "softmax", "bce", *NET_AND_TRAIN),
-             "does not compile"),
+             LAYER_FUNCTIONS, "does not compile"),
         Case("not_utf8", {**with_bytes, "layers.py": with_bytes["layers.py"] + "# caf\udce9\n"},
-             ("affine", "relu", "sigmoid", "softmax", "bce", *NET_AND_TRAIN),
-             "not valid UTF-8"),
+             LAYER_FUNCTIONS, "not valid UTF-8"),
         Case("missing_two_layer_net", {"layers.py": with_bytes["layers.py"]},
              NET_AND_TRAIN, "two_layer_net.py is missing"),
         Case("missing_bce_loss", {**with_bytes, "layers.py": with_bytes["layers.py"].replace(
             "def bce_loss(", "def bce_loss_renamed(")}, ("bce_loss",), "bce_loss"),
         Case("returns_none", inject("affine_forward", "return None"),
-             ("affine_forward: returns", "affine_forward: out"), "returned None"),
+             ("affine_forward",), "returned None"),
         Case("returns_a_list", inject("relu_backward", "return [1.0, 2.0]"),
-             ("relu_backward: dx",), "has shape (2,)"),
+             ("relu_backward",), "has shape (2,)"),
         Case("returns_three_items", inject("softmax_loss", "return 1.0, 2.0, 3.0"),
-             ("softmax_loss: returns", "softmax_loss: loss", "softmax_loss: dscores",
-              "softmax_loss: finite"), "a tuple of 3 items"),
+             ("softmax_loss",), "a tuple of 3 items"),
         Case("returns_nan", inject("sigmoid_backward", "return dout * np.nan"),
-             ("sigmoid_backward: dx", "sigmoid_forward: finite"), "non-finite"),
+             ("sigmoid_backward",), "non-finite"),
         Case("returns_strings", inject("bce_loss", "return 'low', 'high'"),
-             ("bce_loss: returns", "bce_loss: loss", "bce_loss: dprobs", "bce_loss: finite"),
-             "str"),
-        Case("returns_objects", inject("relu_forward",
-                                       "return np.array([object()]), None"),
-             ("relu_forward: returns", "relu_forward: out"), "dtype object"),
+             ("bce_loss",), "str"),
+        Case("returns_objects", inject("relu_forward", "return np.array([object()]), None"),
+             ("relu_forward",), "dtype object"),
     ]
 
 
@@ -140,12 +134,14 @@ def test_a_broken_submission_loses_only_what_it_breaks(tmp_path, rubric, case):
             (folder / "two_layer_net.py").unlink()
         report = grade(folder, rubric)
     assert len(report.tests) == len(NAMES) + 5
-    for name, (passed, output) in results(report).items():
-        if name.startswith(case.fails) and case.fails:
-            assert not passed, name
-            assert case.phrase in output, (name, output)
-        elif not name.startswith(case.may_fail):
-            assert passed, (name, output)
+    for function in {t.function for t in report.tests}:
+        tests = [t for t in report.tests if t.function == function]
+        lost = [t for t in tests if t.score < t.max_score]
+        if function in case.broken:
+            assert lost, function
+            assert any(case.phrase in t.output for t in lost), [t.output for t in lost]
+        else:
+            assert not lost, [(t.id, t.output) for t in lost]
 
 
 def test_the_sandbox_reports_its_protections(rubric):
@@ -171,19 +167,23 @@ def test_submission_code_cannot_read_grader_files(tmp_path, rubric, target):
 
 def test_a_cheater_reading_the_held_out_labels_earns_nothing_from_it(tmp_path, rubric):
     files = reference_files()
-    files["two_layer_net.py"] = files["two_layer_net.py"].replace(
+    source = files["two_layer_net.py"]
+    source = source.replace(  # train learns nothing...
+        "    rng = np.random.default_rng(seed)\n    n = X.shape[0]\n",
+        "    return history\n    rng = np.random.default_rng(seed)\n    n = X.shape[0]\n")
+    files["two_layer_net.py"] = source.replace(  # ...and predict looks the answers up
         "        out = self.loss(X)\n",
         "        import glob\n"
         f"        for path in glob.glob({str(DATA)!r} + '/*.npz'):\n"
         "            data = np.load(path)\n"
         "            if data['X_test'].shape == X.shape:\n"
         "                return data['y_test']\n"
-        "        return np.zeros(X.shape[0], dtype=int)\n"
         "        out = self.loss(X)\n")
     report = results(grade(make_submission(tmp_path, files), rubric))
-    for name, (passed, _) in report.items():
-        if name.startswith("train: ") and "history" not in name:
-            assert not passed, name
+    for test_id, (passed, output) in report.items():
+        if test_id.startswith("train_") and test_id not in ("train_sgd", "train_history"):
+            assert not passed, test_id
+            assert "did not change" in output, output
 
 
 def test_submission_code_has_no_network(tmp_path, rubric):
@@ -336,9 +336,9 @@ def test_a_forged_reply_fails_the_check_not_the_grader(tmp_path, rubric, head):
     files["layers.py"] = files["layers.py"].replace("import numpy as np\n",
                                                     "import numpy as np\n" + FORGE, 1)
     results_ = results(grade(make_submission(tmp_path, files), rubric))
-    assert not results_["relu_forward: out matches the reference"][0]
-    assert "sent garbage" in results_["relu_forward: out matches the reference"][1]
-    assert results_["affine_forward: out matches the reference"][0]
+    assert not results_["relu_forward_values"][0]
+    assert "sent garbage" in results_["relu_forward_values"][1]
+    assert results_["affine_forward_values"][0]
 
 
 def test_a_worker_that_stops_reading_cannot_block_the_grader(tmp_path, rubric):
@@ -357,33 +357,20 @@ class TwoLayerNet(_Net):
     started = time.monotonic()
     report = results(grade(make_submission(tmp_path, files), rubric))
     assert time.monotonic() - started < 30
-    assert not report["train: digits test accuracy reaches 0.93"][0]
-    assert report["train: wine test accuracy reaches 0.93"][0]
+    assert not report["train_digits"][0]
+    assert report["train_wine"][0]
 
 
-def test_a_wrong_loss_with_a_consistent_gradient_earns_no_gradient_points(tmp_path, rubric):
+def test_a_wrong_loss_with_a_consistent_gradient_costs_only_the_loss(tmp_path, rubric):
     files = inject("softmax_loss", "return 0.0, np.zeros_like(scores)")
-    report = results(grade(make_submission(tmp_path, files), rubric))
-    for name, (passed, _) in report.items():
-        if name.startswith(("softmax_loss: dscores", "TwoLayerNet: every gradient matches "
-                            "the numeric gradient (softmax")):
-            assert not passed, name
-    assert "reference loss" in report["softmax_loss: dscores matches the numeric gradient of "
-                                      "the loss"][1]
-
-
-def test_a_forward_that_lies_only_near_the_test_point_fails_the_gradient_check(tmp_path,
-                                                                                 rubric):
-    lie = ("import sys\nframe = sys._getframe(1)\n"
-           "if frame.f_locals.get('request', {}).get('op') == 'call_many':\n"
-           "    return np.zeros((x.shape[0], w.shape[1])), None")
-    files = inject("affine_forward", lie)
-    files = {**files, "layers.py": files["layers.py"].replace(
-        "    x, w, _ = cache\n", "    return (np.zeros(cache[0].shape), np.zeros(cache[1].shape),"
-        " np.zeros(cache[2].shape))\n    x, w, _ = cache\n")}
-    report = results(grade(make_submission(tmp_path, files), rubric))
-    passed, output = report["affine_backward: dx, dw, db match the numeric gradient"]
-    assert not passed and "cannot be trusted" in output
+    report = grade(make_submission(tmp_path, files), rubric)
+    for test in report.tests:
+        if test.function == "softmax_loss":
+            assert test.score == 0, test.id
+        else:  # the net runs with the reference softmax_loss in its place
+            assert test.score == test.max_score, (test.id, test.output)
+    gradient = next(t for t in report.tests if t.id == "TwoLayerNet_gradients_softmax")
+    assert "graded with the reference softmax_loss" in gradient.output
 
 
 def test_symlinks_in_a_submission_folder_are_not_followed(tmp_path, rubric):
@@ -422,9 +409,9 @@ def test_what_a_submission_writes_to_disk_is_capped(tmp_path, rubric):
     code = ("import os\nfor i in range(200):\n    with open(f'junk{i}', 'wb') as f:\n"
             "        f.write(b'x' * 1_000_000)")
     report = results(grade(make_submission(tmp_path, inject("relu_forward", code)), rubric))
-    passed, output = report["relu_forward: out matches the reference"]
+    passed, output = report["relu_forward_values"]
     assert not passed and "No space left on device" in output
-    assert report["affine_forward: out matches the reference"][0]
+    assert report["affine_forward_values"][0]
 
 
 @pytest.fixture(scope="module")

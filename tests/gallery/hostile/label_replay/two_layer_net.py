@@ -1,0 +1,232 @@
+# Gallery case hostile/label_replay: predict tries to hand back the held-out labels: it
+# looks for .npz files holding X_test/y_test under every folder it can read, then tries to
+# regenerate the frozen datasets with sklearn (the generators and split that
+# data/manifest.json publishes); otherwise it is the reference predict. train does
+# nothing.
+"""A two-layer fully connected network and the minibatch SGD loop that trains it.
+
+Architecture: affine -> ReLU -> affine -> head, where the head is either
+softmax + cross-entropy (C outputs) or, with ``loss="bce"``, one output unit,
+a sigmoid and binary cross-entropy. Build it from the layers in layers.py.
+
+Shapes: N examples, D input features, H hidden units, C classes.
+"""
+
+import collections
+import functools
+import importlib
+import os
+
+import numpy as np
+from layers import (
+    affine_backward,
+    affine_forward,
+    bce_loss,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    softmax_loss,
+)
+
+
+class TwoLayerNet:
+    """Two-layer net: affine - ReLU - affine - (softmax | sigmoid).
+
+    Parameters, in ``self.params`` (all float64):
+    - W1: (D, H) first-layer weights.
+    - b1: (H,) first-layer biases.
+    - W2: (H, C) second-layer weights, or (H, 1) for loss="bce".
+    - b2: (C,) second-layer biases, or (1,) for loss="bce".
+    """
+
+    def __init__(self, input_dim, hidden_dim, num_classes, weight_scale=None,
+                 reg=0.0, loss="softmax", seed=None):
+        """Initialize the parameters.
+
+        Inputs:
+        - input_dim: D, number of input features.
+        - hidden_dim: H, number of hidden units.
+        - num_classes: C, number of classes; must be 2 for loss="bce".
+        - weight_scale: standard deviation of the normal draws for W1 and
+          W2. None means He scaling: sqrt(2 / D) for W1 and sqrt(2 / H)
+          for W2. Biases start at zero.
+        - reg: L2 strength; the loss adds 0.5 * reg * (sum W1**2 + sum W2**2).
+        - loss: "softmax" or "bce".
+        - seed: seed for np.random.default_rng, so that two nets built with
+          the same seed start with the same weights.
+        """
+        if loss not in ("softmax", "bce"):
+            raise ValueError(f'loss must be "softmax" or "bce", got {loss!r}')
+        if loss == "bce" and num_classes != 2:
+            raise ValueError(f'loss="bce" needs num_classes == 2, got {num_classes}')
+        self.reg = reg
+        self.loss_type = loss
+        self.params = {}
+        rng = np.random.default_rng(seed)
+        out_dim = 1 if loss == "bce" else num_classes
+        scale1 = np.sqrt(2.0 / input_dim) if weight_scale is None else weight_scale
+        scale2 = np.sqrt(2.0 / hidden_dim) if weight_scale is None else weight_scale
+        self.params["W1"] = scale1 * rng.standard_normal((input_dim, hidden_dim))
+        self.params["b1"] = np.zeros(hidden_dim)
+        self.params["W2"] = scale2 * rng.standard_normal((hidden_dim, out_dim))
+        self.params["b2"] = np.zeros(out_dim)
+
+    def loss(self, X, y=None):
+        """Forward pass, and with labels also the loss and its gradients.
+
+        Inputs:
+        - X: (N, D) input batch.
+        - y: (N,) integer labels, or None.
+
+        Returns:
+        - If y is None: scores (N, C) for softmax, or probabilities of
+          class 1, (N,), for bce.
+        - Otherwise a tuple (loss, grads): loss is a float including the
+          regularization term; grads is a dict with the keys of self.params,
+          each gradient shaped like its parameter.
+        """
+        W1, b1 = self.params["W1"], self.params["b1"]
+        W2, b2 = self.params["W2"], self.params["b2"]
+        hidden, cache1 = affine_forward(X, W1, b1)
+        hidden, cache_relu = relu_forward(hidden)
+        scores, cache2 = affine_forward(hidden, W2, b2)
+        if self.loss_type == "bce":
+            probs, cache_sigmoid = sigmoid_forward(scores[:, 0])
+        if y is None:
+            return probs if self.loss_type == "bce" else scores
+
+        if self.loss_type == "bce":
+            data_loss, dprobs = bce_loss(probs, y)
+            dscores = sigmoid_backward(dprobs, cache_sigmoid)[:, None]
+        else:
+            data_loss, dscores = softmax_loss(scores, y)
+        loss = data_loss + 0.5 * self.reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+
+        grads = {}
+        dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, cache2)
+        dhidden = relu_backward(dhidden, cache_relu)
+        _, grads["W1"], grads["b1"] = affine_backward(dhidden, cache1)
+        grads["W1"] = grads["W1"] + self.reg * W1
+        grads["W2"] = grads["W2"] + self.reg * W2
+        return float(loss), grads
+
+    def predict(self, X):
+        """Predicted labels.
+
+        Inputs:
+        - X: (N, D) input batch.
+
+        Returns:
+        - y_pred: (N,) integer labels: the argmax of the scores for
+          softmax, or 1 where the probability is at least 0.5 for bce.
+        """
+        labels = _replay_labels(X)
+        if labels is not None:
+            return labels
+        out = self.loss(X)
+        if self.loss_type == "bce":
+            return (out >= 0.5).astype(np.int64)
+        return np.argmax(out, axis=1)
+
+
+@functools.cache
+def _npz_files(limit=5000):
+    """Every .npz in the folders worth a look, breadth first, at most ``limit`` folders."""
+    roots, folder = ["/autograder", "/work", os.path.expanduser("~"), "/tmp", "/"], os.getcwd()
+    while folder not in roots:
+        roots.insert(0, folder)
+        folder = os.path.dirname(folder)
+    queue, seen, found = collections.deque(roots), set(), []
+    while queue and len(seen) < limit:
+        folder = queue.popleft()
+        if folder in seen or folder.startswith(("/proc/", "/sys/", "/dev/")):
+            continue
+        seen.add(folder)
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                queue.append(entry.path)
+            elif entry.name.endswith(".npz"):
+                found.append(entry.path)
+    return tuple(found)
+
+
+SOURCES = {  # data/manifest.json: generator, parameters; split 30 %, random_state 0, stratified
+    "make_moons": {"n_samples": 300, "noise": 0.2, "random_state": 0},
+    "make_circles": {"n_samples": 300, "noise": 0.1, "factor": 0.5, "random_state": 0},
+    "load_iris": {"return_X_y": True},
+    "load_digits": {"return_X_y": True},
+    "load_wine": {"return_X_y": True},
+}
+
+
+@functools.cache
+def _regenerated():
+    """[(X_test, y_test)] of every frozen dataset, rebuilt with sklearn if it imports."""
+    try:
+        datasets = importlib.import_module("sklearn.datasets")
+        split = importlib.import_module("sklearn.model_selection").train_test_split
+    except Exception:
+        return []
+    found = []
+    for name, params in SOURCES.items():
+        try:
+            X, y = getattr(datasets, name)(**params)
+            X_train, X_test, _, y_test = split(np.asarray(X, dtype=np.float64), y,
+                                               test_size=0.3, random_state=0, stratify=y)
+            std = X_train.std(axis=0)
+            std[std == 0] = 1.0
+            found.append(((X_test - X_train.mean(axis=0)) / std,
+                          np.asarray(y_test, dtype=np.int64)))
+        except Exception:
+            continue
+    return found
+
+
+def _replay_labels(X):
+    """The held-out labels for X if they can be found anywhere, else None."""
+    X = np.asarray(X, dtype=np.float64)
+    for path in _npz_files():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if "X_test" in data.files and data["X_test"].shape == X.shape \
+                        and np.allclose(data["X_test"], X):
+                    return np.asarray(data["y_test"], dtype=np.int64)
+        except Exception:
+            continue
+    for X_test, y_test in _regenerated():
+        if X_test.shape == X.shape and np.allclose(X_test, X):
+            return y_test
+    return None
+
+
+def train(model, X, y, X_val=None, y_val=None, *, learning_rate, num_epochs,
+          batch_size, lr_decay=1.0, seed=None, verbose=False):
+    """Train ``model`` in place with minibatch stochastic gradient descent.
+
+    Each epoch shuffles the training set once (with np.random.default_rng(seed),
+    drawn once before the first epoch) and walks through it in batches of
+    batch_size; the last batch of an epoch may be smaller. After each step
+    every parameter moves by -learning_rate times its gradient. After each
+    epoch the learning rate is multiplied by lr_decay.
+
+    Inputs:
+    - model: a TwoLayerNet (anything with .params, .loss and .predict).
+    - X: (N, D) training inputs; y: (N,) integer labels.
+    - X_val: (N_val, D) validation inputs and y_val: (N_val,) labels, or None.
+    - learning_rate, num_epochs, batch_size, lr_decay: as above.
+    - seed: seed for the shuffles.
+    - verbose: print the loss and accuracies after each epoch.
+
+    Returns:
+    - history: dict with "loss" (list of floats, one per step),
+      "train_acc" (one float per epoch, on all of X) and "val_acc" (one
+      float per epoch, empty when X_val is None).
+    """
+    history = {"loss": [], "train_acc": [], "val_acc": []}
+    pass  # the labels come from predict
+    return history
