@@ -97,16 +97,38 @@ def _clean_env(workdir: Path) -> dict[str, str]:
     return env
 
 
+SITE_FOLDERS = ("site-packages", "dist-packages")
+
+
+def _children(folder: str, skip: Callable[[str], bool]) -> set[str]:
+    """The entries of ``folder`` whose names ``skip`` does not reject."""
+    try:
+        return {os.path.join(folder, name) for name in os.listdir(folder) if not skip(name)}
+    except OSError:
+        return set()
+
+
+@cache
 def _readable_paths() -> list[str]:
-    """What the worker may read: Python's standard library, numpy, system libraries."""
-    paths = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")}
-    paths |= {sys.base_prefix, sys.base_exec_prefix}
+    """What the worker may read: the standard library, numpy, shared system libraries.
+
+    Not site-packages (nor Debian's dist-packages): Landlock rules cover whole
+    trees, so the standard library and /usr/lib are opened entry by entry, and
+    only numpy among installed packages is readable, whatever the import guard
+    in the worker says.
+    """
+    paths: set[str] = set()
+    for key in ("stdlib", "platstdlib"):
+        paths |= _children(sysconfig.get_paths()[key], lambda name: name in SITE_FOLDERS)
     paths.add(str(Path(sys.executable).resolve().parent))
     numpy_dir = Path(np.__file__).resolve().parent
     paths |= {str(numpy_dir), str(numpy_dir.parent / "numpy.libs")}
-    paths |= {"/usr/lib", "/lib", "/lib64", "/usr/lib64", "/etc/ld.so.cache"}
-    # sys.base_prefix is usually /usr or /usr/local; never let it open the repo.
-    return sorted(p for p in paths if os.path.exists(p) and not str(ROOT).startswith(p + "/"))
+    for system in ("/usr/lib", "/usr/lib64", "/usr/local/lib"):
+        paths |= _children(system, lambda name: name.startswith("python"))
+    paths |= {"/lib", "/lib64", "/etc/ld.so.cache"}
+    # Never let a rule open the repository (the reference, the data, .git).
+    return sorted(p for p in paths if os.path.exists(p) and not str(ROOT).startswith(p + "/")
+                  and p != str(ROOT))
 
 
 @cache

@@ -24,12 +24,16 @@ import sys
 sys.path[:] = [p for p in sys.path if p not in ("", ".")]  # never import from the cwd
 sys.dont_write_bytecode = True
 
+import ast  # noqa: E402
 import ctypes  # noqa: E402
+import importlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
 import signal  # noqa: E402
 import struct  # noqa: E402
+import traceback  # noqa: E402
+import types  # noqa: E402
 
 PROTECTIONS = []  # what took effect, reported to the grader in the hello message
 CONFIG = {}  # the grader's settings for this worker
@@ -262,7 +266,6 @@ class ImportGuard:
 
 
 def forbidden_imports(source, guard):
-    import ast
     names = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -304,7 +307,6 @@ def load_module(name, guard, loaded):
             install_reference_layers(CONFIG, guard, loaded)
         if name not in guard.local:
             raise ImportError(f"{name}.py is missing from the submission")
-        import importlib
         loaded[name] = importlib.import_module(name)
     return loaded[name]
 
@@ -457,7 +459,6 @@ def install_reference_layers(config, guard, loaded):
         except BaseException:  # noqa: B036 - an unusable layers.py: every layer is replaced
             module = None
     if module is None:
-        import types
         module = types.ModuleType("layers")
         sys.modules["layers"] = loaded["layers"] = module
     for name in names:
@@ -613,7 +614,6 @@ def main():
 
 
 def _describe(error):
-    import traceback
     frames = [f for f in traceback.extract_tb(error.__traceback__)
               if f.filename.startswith(os.getcwd())]
     where = ""

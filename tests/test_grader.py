@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from submissions import BUGS, Bug, buggy_files, make_submission
+from submissions import BUGS, buggy_files, make_submission
 
 from autograder.checks import HYGIENE, known_tests
 from autograder.cli import main

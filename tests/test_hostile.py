@@ -186,6 +186,18 @@ def test_a_cheater_reading_the_held_out_labels_earns_nothing_from_it(tmp_path, r
             assert "did not change" in output, output
 
 
+def test_without_the_import_guard_only_numpy_and_the_standard_library_load(tmp_path, rubric):
+    code = ("import sys, importlib\n"
+            "sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != 'ImportGuard']\n"
+            "for name in ('sklearn', 'pytest', 'json', 'numpy.linalg'):\n"
+            "    try:\n        importlib.import_module(name)\n        print('IMPORTED', name)\n"
+            "    except Exception as error:\n        print('DENIED', name, type(error).__name__)")
+    report = grade(make_submission(tmp_path, inject("<module>", code)), rubric)
+    assert "DENIED sklearn PermissionError" in report.printed, report.printed
+    assert "DENIED pytest PermissionError" in report.printed
+    assert "IMPORTED json" in report.printed and "IMPORTED numpy.linalg" in report.printed
+
+
 def test_submission_code_has_no_network(tmp_path, rubric):
     received = []
     server = socket.socket()
