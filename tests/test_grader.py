@@ -164,3 +164,23 @@ def test_grading_needs_only_numpy_and_the_standard_library():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
+
+
+NOTEBOOK_GROUPS = ("affine_backward", "relu_backward", "sigmoid_backward", "sigmoid_forward",
+                   "bce_loss", "TwoLayerNet", "train")
+
+
+@pytest.mark.parametrize("variant", ["reference", *sorted(
+    p.name for p in (GALLERY / "correct").glob("*") if p.is_dir())])
+def test_notebook_checks_of_one_function_pass_on_every_correct_submission(tmp_path, variant,
+                                                                          capsys):
+    from autograder.notebook import check
+    files = ({} if variant == "reference" else
+             {p.name: p.read_text() for p in (GALLERY / "correct" / variant).glob("*.py")})
+    folder = make_submission(tmp_path, files or None)
+    if variant == "reference":
+        folder = SOLUTIONS
+    for function in NOTEBOOK_GROUPS:  # each alone: what it needs must run first, unreported
+        check(function, folder=folder)
+    out = capsys.readouterr().out
+    assert "FAIL" not in out and out.count("checks passed") == len(NOTEBOOK_GROUPS)
