@@ -489,7 +489,12 @@ class Sandbox:
             raise CallFailed("not_run", f"not run: the submission used up its "
                                         f"{self.limits.submission_timeout:g} s time limit")
         if self._process is None:
-            self._start()
+            try:
+                self._start()
+            except OSError as error:  # the grader could not set the worker up
+                self._stop()
+                raise CallFailed("sandbox", f"the grader could not start its sandbox: "
+                                            f"{_clean(str(error), 200)}") from None
         for ref in _refs(header):
             if ref not in self._handles:
                 raise CallFailed("not_run", "not run: a value it needs was lost when the "
@@ -582,9 +587,11 @@ def _copy_regular_file(source: Path, target: Path) -> None:
         fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder, FIFO or device named *.py
+        os.close(fd)
+        return
     with os.fdopen(fd, "rb") as f:
-        if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            target.write_bytes(f.read(MAX_SOURCE_BYTES))
+        target.write_bytes(f.read(MAX_SOURCE_BYTES))
 
 
 def _kill(pid: int) -> None:

@@ -461,3 +461,17 @@ def test_as_root_the_worker_drops_to_an_unprivileged_user(tmp_path, world_readab
     assert data["score"] == 100
     assert any("dropped root to uid" in p for p in data["extra_data"]["sandbox"])
     assert "'UID 65534'" in done.stdout and "READ ROOT" not in done.stdout
+
+
+def test_folders_and_fifos_named_like_python_files_are_skipped(tmp_path, rubric):
+    archive = tmp_path / "bob.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, source in reference_files().items():
+            zf.writestr(name, source)
+        zf.writestr("helpers.py/inner.py", "x = 1\n")
+    report = grade(archive, rubric)
+    assert report.score == report.max_score, [t.output for t in report.tests if t.score == 0]
+    folder = make_submission(tmp_path / "carol", reference_files())
+    os.mkfifo(folder / "helpers.py")
+    report = grade(folder, rubric)
+    assert report.score == report.max_score, [t.output for t in report.tests if t.score == 0]
