@@ -101,8 +101,8 @@ def test_bundle_grades_the_reference_with_its_own_rubric(bundle: Path, tmp_path:
     # and rubric graded, not this repository's installed package.
     rubric = root / "source" / "autograder" / "rubric.toml"
     text = rubric.read_text()
-    assert "\ntrain_history = 4\n" in text
-    rubric.write_text(text.replace("\ntrain_history = 4\n", "\ntrain_history = 5\n"))
+    assert "\ntrain_history = 1\n" in text
+    rubric.write_text(text.replace("\ntrain_history = 1\n", "\ntrain_history = 2\n"))
     done = _run(root, tmp_path)
     assert done.returncode == 0, done.stderr + done.stdout
     results = json.loads((root / "results" / "results.json").read_text())
