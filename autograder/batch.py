@@ -133,17 +133,22 @@ def read_results(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def failure_results(student: str, error: BaseException) -> tuple[dict[str, Any], str]:
-    """Results (Gradescope format) and text for a student the grader itself failed on."""
+GRADER_ERRORS = "grader-errors.log"  # in the output folder: for the course staff only
+
+
+def failure_results(student: str, error: BaseException) -> tuple[dict[str, Any], str, str]:
+    """Results (Gradescope format), the student's text and the staff's log entry for a
+    student the grader itself failed on. The reason and traceback stay out of what the
+    student sees (extra_data is hidden from students on Gradescope)."""
     reason = f"{type(error).__name__}: {error}"
-    output = (f"The grader failed on this submission and could not grade it ({reason}). "
-              f"This is not a verdict on the code: ask the course staff to look at it.")
-    text = "\n".join([f"backprop-hw: {student}: 0 points: the grader failed on this submission",
-                      f"  {reason}", "",
-                      *traceback.format_exception(type(error), error, error.__traceback__)])
+    output = ("The grader failed on this submission and could not grade it. This is not a "
+              "verdict on the code: the course staff will look at it.")
+    text = f"backprop-hw: {printable(student)}: not graded: {output}"
+    log = "\n".join([f"== {printable(student)}: {reason}",
+                     *traceback.format_exception(type(error), error, error.__traceback__)])
     data = {"score": 0.0, "execution_time": 0.0, "output": output, "tests": [],
             "extra_data": {"grader_failed": True, "error": reason}}
-    return data, text
+    return data, text, log
 
 
 def grade_student(student: str, submission: Path, outdir: Path, rubric: Rubric,
@@ -157,7 +162,9 @@ def grade_student(student: str, submission: Path, outdir: Path, rubric: Rubric,
         report = (grader or grade)(submission, rubric, hide=(outdir.resolve(),))
         data, text, ok = report.gradescope(), format_report(report, for_student=True), True
     except Exception as error:  # one bad submission never stops the batch
-        data, text = failure_results(student, error)
+        data, text, log = failure_results(student, error)
+        with open(outdir / GRADER_ERRORS, "a", encoding="utf-8") as errors:
+            errors.write(log + "\n")
         ok = False
     write_text_atomic(text + "\n", outdir / f"{result_stem(student)}.txt")
     # Last: its presence marks the student done.
@@ -256,7 +263,7 @@ def run_batch(directory: Path, outdir: Path, rubric: Rubric, jobs: int = 1,
                     (result.graded if ok else result.failed).append(student)
                     if not ok:
                         bar.write(f"the grader failed on {printable(student)}: see "
-                                  f"{outdir / (result_stem(student) + '.txt')}", file=stream)
+                                  f"{outdir / GRADER_ERRORS}", file=stream)
                     bar.update(1)
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)

@@ -133,8 +133,12 @@ def test_a_grader_failure_costs_one_student_only(tmp_path: Path, capsys, monkeyp
     assert "1 graded" in summary and "1 failed" in summary and "frank" in summary
     frank = json.loads((out / "frank.json").read_text())
     assert frank["score"] == 0 and frank["tests"] == []
-    assert "grader failed" in frank["output"] and "RuntimeError: boom" in frank["output"]
-    assert "RuntimeError: boom" in (out / "frank.txt").read_text()
+    assert "grader failed" in frank["output"] and "boom" not in frank["output"]
+    assert frank["extra_data"]["error"] == "RuntimeError: boom"  # for the staff only
+    feedback = (out / "frank.txt").read_text()
+    assert "grader failed" in feedback and "boom" not in feedback and "Traceback" not in feedback
+    log = (out / "grader-errors.log").read_text()
+    assert "frank: RuntimeError: boom" in log and "Traceback" in log
     assert json.loads((out / "erin.json").read_text())["tests"]
     with open(out / "grades.csv", newline="") as f:
         totals = {row["student"]: row["total"] for row in csv.DictReader(f)}
