@@ -250,8 +250,14 @@ class ImportGuard:
 
     def allowed(self, name):
         top = name.partition(".")[0]
-        return (top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY
-                or top in self.local or top.startswith("_"))
+        return (top in sys.stdlib_module_names or top in sys.builtin_module_names
+                or top in ALLOWED_THIRD_PARTY or top in self.local)
+
+    def audit(self, event, args):
+        """An audit hook: submission code can remove the finder, never this hook."""
+        if event == "import" and args and isinstance(args[0], str) and not self.allowed(args[0]):
+            raise ImportError(f"submissions may import only numpy, the standard library and "
+                              f"each other; {args[0]!r} is not allowed", name=args[0])
 
     def find_spec(self, name, path=None, target=None):
         if name in self.local:
@@ -588,6 +594,7 @@ def main():
     local = [f[:-3] for f in os.listdir(".") if f.endswith(".py")]
     guard = ImportGuard(local)
     sys.meta_path.insert(0, guard)
+    sys.addaudithook(guard.audit)
     sys.path[:] = [os.getcwd()] + [p for p in sys.path if p and os.path.isabs(p)]
     sys.stdout = sys.stderr = CappedStream(output, config["output_bytes"] // 2)
     _send_raw(response_fd, {"hello": True, "protections": PROTECTIONS})

@@ -239,6 +239,11 @@ def _train_history(timeout: float):
                              f"entries, expected {length} ({p['num_epochs']} epochs of "
                              f"{p['n']} examples in batches of {p['batch_size']}: {steps} "
                              f"steps).")
+            for index, entry in enumerate(history[key]):
+                if not (isinstance(entry, (float, int, np.floating, np.integer)) or (
+                        isinstance(entry, np.ndarray) and entry.shape == ())):
+                    raise Failed(f"train: history[{key!r}][{index}] is {describe(entry)}, "
+                                 f"expected a float (float(loss), not the array).")
         return None
     return run
 
