@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from autograder import release
+from autograder.checks.training import DataError
 from autograder.paths import ASSIGNMENT, SOLUTIONS
 from autograder.rubric import RUBRIC, RubricError, load_rubric
 
@@ -158,10 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         return args.run(args)
-    except (release.ReleaseError, RubricError, FileNotFoundError,
+    except (release.ReleaseError, RubricError, FileNotFoundError, DataError,
             *_usage_errors()) as error:
         print(f"backprop-hw {args.command}: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

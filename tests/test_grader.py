@@ -184,3 +184,15 @@ def test_notebook_checks_of_one_function_pass_on_every_correct_submission(tmp_pa
         check(function, folder=folder)
     out = capsys.readouterr().out
     assert "FAIL" not in out and out.count("checks passed") == len(NOTEBOOK_GROUPS)
+
+
+def test_a_corrupt_dataset_stops_grade_before_grading_with_exit_2(monkeypatch, capsys):
+    from autograder import grade as grade_module
+    from autograder.checks.training import DataError
+
+    def corrupt(name):
+        raise DataError(f"data/{name}.npz does not match the sha256 in data/manifest.json")
+    monkeypatch.setattr(grade_module, "load_dataset", corrupt)
+    assert main(["grade", str(SOLUTIONS)]) == 2
+    captured = capsys.readouterr()
+    assert "does not match the sha256" in captured.err and "PASS" not in captured.out
