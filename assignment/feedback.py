@@ -9,6 +9,14 @@ function, what was expected and what came, and the likely mistake where
 the pattern of the error points to a known one.
 """
 
+import _thread
+import ast
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
 import numpy as np
 from gradient_check import rel_error
 
@@ -119,7 +127,133 @@ def check_unchanged(func, name, before, after):
     """
     if np.array_equal(before, after, equal_nan=True):
         return None
-    changed = int(np.sum(~np.isclose(before, after, equal_nan=True)))
+    before, after = np.asarray(before), np.asarray(after)
+    if before.shape != after.shape:
+        return (f"{func}: changed the shape of its input {name} from {before.shape} to "
+                f"{after.shape}; compute into a new array instead.")
+    # Every entry that is not the same number, however slightly it moved (clipping 0 to
+    # 1e-12 counts); NaN where NaN was is unchanged.
+    both_nan = np.zeros(before.shape, dtype=bool)
+    if before.dtype.kind in "fc" and after.dtype.kind in "fc":
+        both_nan = np.isnan(before) & np.isnan(after)
+    changed = int(np.sum((before != after) & ~both_nan))
     return (f"{func}: modified its input {name} in place ({changed} of {np.size(before)} "
             f"entries changed); compute into a new array instead (e.g. np.maximum(x, 0), "
             f"not x[x < 0] = 0 or x -= ...).")
+
+
+# --- for the local tests: the import rule and time limits -------------------
+
+def check_imports(path, exclude=()):
+    """Check the import rule for the file at ``path``: numpy, the standard library and the
+    other .py files of its folder only. The files of its folder it imports are checked
+    too (but not those named in ``exclude``, e.g. "layers").
+
+    Returns None, or a one-sentence message (also when a file is missing, is not UTF-8
+    or does not compile).
+    """
+    path = Path(path)
+    siblings = {p.stem for p in path.parent.glob("*.py")}
+
+    def allowed(name):
+        top = name.partition(".")[0]
+        return (top in sys.stdlib_module_names or top == "numpy" or top in siblings
+                or top.startswith("_"))
+
+    todo, seen = [path.stem], set()
+    while todo:
+        module = todo.pop(0)
+        if module in seen or module in exclude:
+            continue
+        seen.add(module)
+        file = path.parent / f"{module}.py"
+        try:
+            source = file.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            return f"{file.name} is missing"
+        except UnicodeDecodeError as error:
+            return f"{file.name} is not valid UTF-8 ({error.reason} at byte {error.start})"
+        try:
+            tree = ast.parse(source, str(file))
+        except (SyntaxError, ValueError) as error:
+            line = getattr(error, "lineno", None)
+            return (f"{file.name} does not compile: {type(error).__name__}: "
+                    f"{getattr(error, 'msg', error)}" + (f" (line {line})" if line else ""))
+        names = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.append(node.module)
+        bad = sorted({n for n in names if not allowed(n)})
+        if bad:
+            return (f"{file.name} imports {', '.join(bad)}: submissions may import only "
+                    f"numpy, the standard library and each other")
+        todo += sorted({n.partition(".")[0] for n in names} & siblings)
+    return None
+
+
+class TimeLimitExceeded(BaseException):
+    """Raised inside a block that ran longer than its ``time_limit``.
+
+    A BaseException, like KeyboardInterrupt, so that ``except Exception`` in the
+    code under test does not swallow it.
+    """
+
+
+class time_limit:
+    """Context manager: raise TimeLimitExceeded(message) in the block after ``seconds``.
+
+    Limits nest (the earlier deadline wins); ``expired`` says whether this one
+    fired. With SIGALRM (Linux, macOS) the block is interrupted between two
+    Python steps; elsewhere (Windows) a watchdog thread interrupts the main
+    thread instead.
+    """
+
+    def __init__(self, seconds, message):
+        self.seconds = float(seconds)
+        self.message = message
+        self.expired = False
+
+    def __enter__(self):
+        self._start = time.monotonic()
+        self._use_signal = (hasattr(signal, "setitimer")
+                            and threading.current_thread() is threading.main_thread())
+        if self._use_signal:
+            outer, _ = signal.setitimer(signal.ITIMER_REAL, 0)  # pause an enclosing limit
+            self._outer_deadline = self._start + outer if outer else None
+            self._old_handler = signal.getsignal(signal.SIGALRM)
+
+            def expire(signum, frame):
+                if self._outer_deadline is not None and time.monotonic() >= self._outer_deadline:
+                    if callable(self._old_handler):
+                        self._old_handler(signum, frame)  # the enclosing limit's turn
+                    return
+                self.expired = True
+                raise TimeLimitExceeded(self.message)
+
+            signal.signal(signal.SIGALRM, expire)
+            delay = self.seconds if outer == 0 else min(self.seconds, outer)
+            signal.setitimer(signal.ITIMER_REAL, max(delay, 1e-6))
+        else:
+            def interrupt():
+                self.expired = True
+                _thread.interrupt_main()
+
+            self._timer = threading.Timer(self.seconds, interrupt)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if self._use_signal:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._old_handler)
+            if self._outer_deadline is not None:  # resume the enclosing limit
+                signal.setitimer(signal.ITIMER_REAL,
+                                 max(self._outer_deadline - time.monotonic(), 1e-6))
+        else:
+            self._timer.cancel()
+            if kind is KeyboardInterrupt and self.expired:
+                raise TimeLimitExceeded(self.message) from None
+        return False

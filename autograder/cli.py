@@ -78,7 +78,8 @@ def _positive(text: str) -> int:
 
 def _nbgrader_course(args: argparse.Namespace) -> int:
     from autograder.nbgrader_course import ASSIGNMENT_ID, make_course
-    written = make_course(args.directory, load_rubric(args.rubric))
+    written = make_course(args.directory, load_rubric(args.rubric),
+                          None if args.rubric == RUBRIC else args.rubric)
     print(f"wrote {len(written)} files into {args.directory}; next, from there:\n"
           f"  nbgrader generate_assignment {ASSIGNMENT_ID}\n"
           f"  nbgrader autograde {ASSIGNMENT_ID}\n"

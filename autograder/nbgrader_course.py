@@ -24,7 +24,7 @@ def function_points(rubric: Rubric) -> dict[str, float]:
     from autograder.grade import all_checks
     points: dict[str, float] = {}
     for check in all_checks(rubric):
-        rule = rubric.tests.get(check.id) or rubric.datasets[check.id.removeprefix("train_")]
+        rule = rubric.datasets[check.dataset] if check.dataset else rubric.tests[check.id]
         function = check.function.split(".")[0]
         points[function] = points.get(function, 0.0) + rule.points
     return points
@@ -65,18 +65,30 @@ def student_notebook(source: bytes, rubric: Rubric) -> bytes:
 
 CONFIG = '''\
 # nbgrader configuration for the backprop homework (written by `backprop-hw nbgrader-course`).
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import SaveAutoGrades
+
+from autograder.nbgrader_grades import SandboxGrades
+
 c = get_config()  # noqa: F821
 
 c.CourseDirectory.course_id = "backprop-hw"
-c.CourseDirectory.db_assignments = [dict(name="{assignment}")]
 # Students edit these files; autograde must grade their copies, not the stubs in source/.
 c.Autograde.exclude_overwriting = {{"{assignment}": {edited!r}}}
+# The points of every check_<function> cell come from the sandboxed grader run on the
+# student's .py files (SandboxGrades, between Execute and SaveAutoGrades), never from
+# what the notebook's kernel printed.
+steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
+steps.insert(steps.index(SaveAutoGrades), SandboxGrades)
+c.Autograde.autograde_preprocessors = steps
+c.SandboxGrades.rubric = {rubric!r}
 # A hung cell is interrupted after this many seconds and the notebook goes on.
 c.Execute.timeout = 120
 '''
 
 
-def make_course(directory: Path, rubric: Rubric | None = None) -> list[Path]:
+def make_course(directory: Path, rubric: Rubric | None = None,
+                rubric_path: Path | None = None) -> list[Path]:
     """Write an nbgrader course directory; return the files written.
 
     ``directory/nbgrader_config.py`` and ``directory/source/backprop/`` with the
@@ -91,7 +103,9 @@ def make_course(directory: Path, rubric: Rubric | None = None) -> list[Path]:
     source.mkdir(parents=True, exist_ok=True)
     written = []
     config = directory / "nbgrader_config.py"
-    config.write_text(CONFIG.format(assignment=ASSIGNMENT_ID, edited=list(STUDENT_EDITED)))
+    config.write_text(CONFIG.format(assignment=ASSIGNMENT_ID, edited=list(STUDENT_EDITED),
+                                    rubric=str(Path(rubric_path).resolve()) if rubric_path
+                                    else ""))
     written.append(config)
     for name, content in release.render().items():
         if name == NOTEBOOK:

@@ -29,6 +29,8 @@ STUDENT_FILES = (
     "test_layers.py",
     "test_two_layer_net.py",
     "pytest.ini",
+    "local_checks.py",
+    "requirements.txt",
     "local_moons.npz",
     "backprop.ipynb",
 )

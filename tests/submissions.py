@@ -44,7 +44,7 @@ BUGS = (
         "test_affine_forward_values", "bias b is missing"),
     Bug("relu_in_place", "layers.py", "out = np.maximum(x, 0.0)",
         "out = x\n    out[out < 0] = 0.0",
-        "test_elementwise_layer_does_not_modify_inputs", "in place"),
+        "test_relu_forward_does_not_modify_inputs", "in place"),
     Bug("relu_backward_ignores_dout", "layers.py", "dx = dout * (x > 0)",
         "dx = (x > 0).astype(float)",
         "test_relu_backward_matches_numeric_gradient", "dout is not used"),
@@ -65,6 +65,17 @@ BUGS = (
     Bug("net_reg_without_half", "two_layer_net.py",
         "loss = data_loss + 0.5 * self.reg", "loss = data_loss + self.reg",
         "test_loss_value_with_regularization", "factor 0.5"),
+    Bug("net_bce_skips_sigmoid_backward", "two_layer_net.py",
+        "dscores = sigmoid_backward(dprobs, cache_sigmoid)[:, None]",
+        "dscores = dprobs[:, None]", "test_gradients_match_numeric", "sigmoid_backward"),
+    Bug("net_dW_divided_by_N_twice", "two_layer_net.py",
+        '        dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, cache2)',
+        '        dscores = dscores / X.shape[0]\n'
+        '        dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, cache2)',
+        "test_gradients_match_numeric", "divided by N twice"),
+    Bug("net_loss_summed", "two_layer_net.py", "loss = data_loss + 0.5",
+        "loss = data_loss * X.shape[0] + 0.5", "test_loss_value_with_regularization",
+        "summed over the batch"),
 )
 
 

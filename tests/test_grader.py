@@ -34,6 +34,9 @@ GRADER_EXPECTATIONS = {
     "bce_no_clip": ("bce_loss_stable", "Clip probs"),
     "net_no_reg_gradient": ("TwoLayerNet_gradients_softmax", "regularization gradient"),
     "net_reg_without_half": ("TwoLayerNet_loss", "factor 0.5"),
+    "net_bce_skips_sigmoid_backward": ("TwoLayerNet_gradients_bce", "without sigmoid_backward"),
+    "net_dW_divided_by_N_twice": ("TwoLayerNet_gradients_softmax", "divided by N twice"),
+    "net_loss_summed": ("TwoLayerNet_loss", "summed over the batch"),
 }
 
 
@@ -98,10 +101,11 @@ def test_a_known_bug_costs_only_its_own_function_and_is_named(tmp_path, bug):
     assert score == 0 < max_score, output
     assert hint in output, output
     buggy = next(t.function for t in report.tests if t.id == test_id)
-    for function, (score, most) in by_function(report).items():
-        if function != buggy:
-            assert score == most, (function, [(t.id, t.output) for t in report.tests
-                                              if t.function == function and t.score < t.max_score])
+    for test in report.tests:
+        # A bug in the net's own loss may cost the training it drives, nothing else.
+        depends = buggy == "TwoLayerNet.loss" and test.kind == "training"
+        if test.function != buggy and not depends:
+            assert test.score == test.max_score, (test.id, test.output)
 
 
 def test_a_broken_forward_does_not_cost_its_backward(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,11 +13,13 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-from submissions import inject, reference_files
+from submissions import BUGS, buggy_files, inject, reference_files
 
 from autograder.cli import main
+from autograder.grade import grade
 from autograder.nbgrader_course import ASSIGNMENT_ID, NOTEBOOK, function_points
-from autograder.paths import ASSIGNMENT, SOLUTIONS
+from autograder.nbgrader_grades import cell_group
+from autograder.paths import ASSIGNMENT, ROOT, SOLUTIONS
 from autograder.rubric import load_rubric
 
 
@@ -39,7 +42,7 @@ def test_solutions_notebook_runs_top_to_bottom_in_under_two_minutes(tmp_path):
     graded = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")
               and c.cell_type == "code"]
     assert len(graded) == 10
-    assert all("all" in "".join(o.get("text", "") for o in c.outputs) for c in graded)
+    assert all(" passed" in "".join(o.get("text", "") for o in c.outputs) for c in graded)
 
 
 def test_release_notebook_stops_at_the_first_unfinished_function(tmp_path):
@@ -70,10 +73,14 @@ def test_grade_cells_take_their_points_from_the_rubric():
             assert meta["points"] == points[meta["grade_id"].removeprefix("check_")]
 
 
-def _nbgrader(course: Path, *args: str) -> None:
+def _nbgrader(course: Path, *args: str) -> str:
+    # nbgrader runs alembic from PATH: the venv's bin/ must be on it, activated or not.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
+                                 f"{os.environ.get('PATH', '')}"}
     done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course,
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=900, env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout + done.stderr
 
 
 def _submit(course: Path, student: str, files: dict[str, str]) -> None:
@@ -83,23 +90,50 @@ def _submit(course: Path, student: str, files: dict[str, str]) -> None:
         (folder / name).write_text(source)
 
 
-def test_nbgrader_generate_autograde_and_feedback_end_to_end(tmp_path):
+# Stubs whose layers.py, imported by the notebook's kernel, makes every check there
+# "pass": it replaces the notebook's check helpers, numpy's comparisons and print.
+FORGER = """
+import builtins, sys, types
+import numpy as _np
+def _passed(*args, **kwargs):
+    print("all checks passed")
+for _name in ("local_checks", "autograder.notebook"):
+    _module = sys.modules.get(_name) or types.ModuleType(_name)
+    _module.check = _passed
+    sys.modules[_name] = _module
+_np.allclose = lambda *a, **k: True
+builtins.print = lambda *a, **k: sys.stdout.write("PASS 100/100\\n")
+"""
+
+
+def _stub_with(code: str) -> dict[str, str]:
+    source = (ASSIGNMENT / "layers.py").read_text()
+    return {"layers.py": source.replace("import numpy as np\n", f"import numpy as np\n{code}\n",
+                                        1)}
+
+
+def test_nbgrader_points_come_from_the_sandboxed_grader_end_to_end(tmp_path):
     course = tmp_path / "course"
     assert main(["nbgrader-course", str(course)]) == 0
     # Short cell timeout, so the student whose code hangs costs seconds, not minutes.
     with open(course / "nbgrader_config.py", "a") as config:
         config.write("c.Execute.timeout = 20\n")
-    _nbgrader(course, "generate_assignment", ASSIGNMENT_ID)
+    log = _nbgrader(course, "generate_assignment", ASSIGNMENT_ID)
+    assert "db_assignments" not in log  # no unknown config options
 
     release = course / "release" / ASSIGNMENT_ID
     released_text = "".join(p.read_text() for p in release.glob("*.py")) + \
         (release / NOTEBOOK).read_text()
-    for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "hidden=True", "dout @ w.T"):
+    for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "hidden=True", "dout @ w.T",
+                   "from autograder", "import autograder"):
         assert marker not in released_text
 
-    _submit(course, "alice", reference_files())
-    _submit(course, "bob", {})
-    _submit(course, "carol", inject("sigmoid_backward", "while True:\n    pass"))
+    students = {"alice": reference_files(), "bob": {},
+                "carol": inject("sigmoid_backward", "while True:\n    pass"),
+                "dave": buggy_files(next(b for b in BUGS if b.name == "affine_dw_transposed")),
+                "forger": _stub_with(FORGER), "quitter": _stub_with("sys.exit(0)")}
+    for student, files in students.items():
+        _submit(course, student, files)
     _nbgrader(course, "autograde", ASSIGNMENT_ID)
     _nbgrader(course, "generate_feedback", ASSIGNMENT_ID)
 
@@ -110,15 +144,24 @@ def test_nbgrader_generate_autograde_and_feedback_end_to_end(tmp_path):
             return {g.name: g.auto_score for g in notebook.grades if g.cell.cell_type == "code"}
         maxima = {g.name: g.max_score for g in gradebook.find_notebook(
             "backprop", ASSIGNMENT_ID).grade_cells if g.cell_type == "code"}
-        alice, bob, carol = auto("alice"), auto("bob"), auto("carol")
+        scores = {student: auto(student) for student in students}
     assert len(maxima) == 10 and sum(maxima.values()) == load_rubric().max_score
-    assert alice == maxima
-    assert set(bob.values()) == {0}
-    assert carol["check_sigmoid_backward"] == 0
-    for name in ("check_affine_forward", "check_affine_backward", "check_relu_forward",
-                 "check_relu_backward", "check_softmax_loss", "check_bce_loss"):
-        assert carol[name] == maxima[name], name
-    assert (course / "feedback" / "alice" / ASSIGNMENT_ID / "backprop.html").is_file()
+    for student in students:  # one grade, every channel: exactly what `grade` gives
+        report = grade(course / "submitted" / student / ASSIGNMENT_ID)
+        expected = dict.fromkeys(maxima, 0.0)
+        for test in report.tests:
+            expected[f"check_{cell_group(test.function)}"] += test.score
+        assert scores[student] == pytest.approx(expected), student
+    assert scores["alice"] == maxima
+    assert set(scores["bob"].values()) == set(scores["forger"].values()) == {0}
+    assert scores["carol"]["check_sigmoid_backward"] == 0
+    assert sum(scores["dave"].values()) == 94
+
+    for student in students:
+        html = (course / "feedback" / student / ASSIGNMENT_ID / "backprop.html").read_text()
+        for leak in ("BEGIN HIDDEN TESTS", str(ROOT), "site-packages", "autograder/"):
+            assert leak not in html, (student, leak)
+        assert "Graded by backprop-hw outside the notebook" in html
 
 
 def test_handout_is_one_html_file_with_the_plots(tmp_path, capsys):
@@ -126,7 +169,6 @@ def test_handout_is_one_html_file_with_the_plots(tmp_path, capsys):
     assert main(["handout", str(out)]) == 0
     html = out.read_text()
     assert html.count("data:image/png;base64,") >= 4  # loss curve, boundaries, Jacobian cost
-    # Executing raises on any error, so the page exists only for a clean run; each
-    # of the 10 check cells reports twice (visible and hidden inputs).
-    assert html.count("checks passed") >= 20
+    # Executing raises on any error, so the page exists only for a clean run.
+    assert html.count(" passed") >= 10
     assert not list(SOLUTIONS.glob("*.html"))  # solutions/ is left untouched

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 from submissions import BUGS, buggy_files, make_submission, reference_files
 
@@ -40,10 +42,17 @@ def test_reference_passes_every_student_test(reference_results):
     assert not failed
 
 
+# The import rule holds for the stubs too: these pass on the untouched release.
+IMPORT_RULE_TESTS = ("test_layers_imports_only_numpy_and_the_standard_library",
+                     "test_two_layer_net_imports_only_numpy_and_the_standard_library")
+
 def test_stubs_fail_every_student_test_with_not_implemented(tmp_path, reference_results):
     results = run_student_tests(make_submission(tmp_path))
     assert set(results) == set(reference_results)
     for name, text in results.items():
+        if name in IMPORT_RULE_TESTS:
+            assert text is None, f"{name} failed on the untouched stubs: {text[:500]}"
+            continue
         assert text is not None, f"{name} passed on the untouched stubs"
         assert "NotImplementedError" in text, f"{name} failed otherwise: {text[:500]}"
 
@@ -51,8 +60,58 @@ def test_stubs_fail_every_student_test_with_not_implemented(tmp_path, reference_
 @pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.name)
 def test_a_known_bug_is_caught_and_named(tmp_path, bug):
     results = run_student_tests(make_submission(tmp_path, buggy_files(bug)))
-    matching = [name for name in results if name.split("[")[0] == bug.student_test]
-    assert matching, f"no student test named {bug.student_test}"
+    student_test = bug.student_test
+    matching = [name for name in results if name.split("[")[0] == student_test]
+    assert matching, f"no student test named {student_test}"
     messages = [results[name] for name in matching if results[name]]
-    assert messages, f"{bug.student_test} passed despite {bug.name}"
+    assert messages, f"{student_test} passed despite {bug.name}"
     assert any(bug.hint in message for message in messages), messages
+
+
+# --- the helpers the local tests use (solutions/feedback.py) -----------------------
+
+@pytest.fixture(scope="module")
+def feedback():
+    from autograder.reference import reference
+    return reference()["feedback"]
+
+
+def test_check_unchanged_counts_every_entry_that_moved(feedback):
+    before = np.array([0.0, 1.0, 0.5, np.nan])
+    after = np.clip(before, 1e-12, 1 - 1e-12)
+    message = feedback.check_unchanged("bce_loss", "probs", before, after)
+    assert "(2 of 4 entries changed)" in message, message
+    assert feedback.check_unchanged("bce_loss", "probs", before, before.copy()) is None
+
+
+def test_check_imports_follows_the_import_rule(feedback, tmp_path):
+    (tmp_path / "layers.py").write_text("import numpy as np\nimport os.path\nimport helper\n")
+    (tmp_path / "helper.py").write_text("from scipy import special\nimport sklearn.svm\n")
+    (tmp_path / "two_layer_net.py").write_text("from layers import *\nimport _thread\n")
+    assert feedback.check_imports(tmp_path / "layers.py") == (
+        "helper.py imports scipy, sklearn.svm: submissions may import only numpy, the "
+        "standard library and each other")
+    assert feedback.check_imports(tmp_path / "two_layer_net.py", exclude=("layers",)) is None
+    (tmp_path / "two_layer_net.py").write_text("def broken(:\n")
+    assert "does not compile" in feedback.check_imports(tmp_path / "two_layer_net.py")
+
+
+def test_time_limit_interrupts_a_loop_and_nests(feedback):
+    def spin(seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            pass
+
+    inner = feedback.time_limit(0.1, "inner")
+    with pytest.raises(feedback.TimeLimitExceeded, match="inner"), \
+            feedback.time_limit(5, "outer"), inner:
+        spin(3)
+    assert inner.expired
+    outer, inner = feedback.time_limit(0.1, "outer"), feedback.time_limit(5, "inner")
+    with pytest.raises(feedback.TimeLimitExceeded, match="outer"), outer, inner:
+        spin(3)
+    assert outer.expired and not inner.expired
+    with feedback.time_limit(0.2, "unused") as unused:
+        spin(0.01)
+    spin(0.3)  # no alarm left behind
+    assert not unused.expired
