@@ -152,3 +152,25 @@ def test_a_failing_grader_leaves_no_results_file(bundle: Path, tmp_path: Path):
 def test_bundle_must_be_a_zip(tmp_path: Path, capsys):
     assert main(["gradescope", str(tmp_path / "bundle.tar")]) == 2
     assert ".zip" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["bug/affine_dw_transposed", "hostile/null_functions",
+                                  "hostile/echo_functions", "near_miss/train_skips_last_batch"])
+def test_the_bundle_gives_exactly_what_grade_gives(bundle: Path, tmp_path: Path, case: str):
+    from submissions import BUGS, buggy_files, make_submission, reference_files
+
+    from autograder.grade import grade
+    kind, name = case.split("/")
+    if kind == "bug":
+        files = buggy_files(next(b for b in BUGS if b.name == name))
+    else:
+        folder = Path(__file__).parent / "gallery" / kind / name
+        files = {**reference_files(), **{p.name: p.read_text() for p in folder.glob("*.py")}}
+    root = _unpack(bundle, tmp_path / "autograder", files)
+    done = _run(root, tmp_path)
+    assert done.returncode == 0, done.stderr + done.stdout
+    results = json.loads((root / "results" / "results.json").read_text())
+    bundle_scores = {t["tags"][0]: t["score"] for t in results["tests"]}
+    report = grade(make_submission(tmp_path / "direct", files))
+    assert bundle_scores == {t.id: t.score for t in report.tests}
+    assert results["score"] == report.score
