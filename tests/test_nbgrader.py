@@ -172,3 +172,48 @@ def test_handout_is_one_html_file_with_the_plots(tmp_path, capsys):
     # Executing raises on any error, so the page exists only for a clean run.
     assert html.count(" passed") >= 10
     assert not list(SOLUTIONS.glob("*.html"))  # solutions/ is left untouched
+
+
+@pytest.fixture(scope="module")
+def student_python(tmp_path_factory) -> Path:
+    """A fresh venv with what the release's requirements.txt names, and not this package.
+
+    Jupyter's kernel and notebook runner stand in for the whole of Jupyter (its front
+    ends do not run notebooks).
+    """
+    base = tmp_path_factory.mktemp("student")
+    subprocess.run([sys.executable, "-m", "venv", str(base / "venv")], check=True, timeout=300)
+    python = base / "venv" / "bin" / "python"
+    wanted = [line.strip() for line in (ASSIGNMENT / "requirements.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#") and line.strip() != "jupyter"]
+    done = subprocess.run([str(python), "-m", "pip", "install", "-q", *wanted, "ipykernel",
+                           "nbclient", "nbformat"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return python
+
+
+def test_the_release_notebook_runs_where_only_the_release_is_installed(tmp_path,
+                                                                       student_python):
+    folder = tmp_path / "assignment"
+    shutil.copytree(ASSIGNMENT, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name, source in reference_files().items():
+        (folder / name).write_text(source)
+    script = ("import importlib.util, sys, nbformat\n"
+              "from nbclient import NotebookClient\n"
+              "assert importlib.util.find_spec('autograder') is None, 'autograder is installed'\n"
+              f"nb = nbformat.read({str(folder / NOTEBOOK)!r}, as_version=4)\n"
+              f"NotebookClient(nb, timeout=300, kernel_name='python3', resources={{'metadata': "
+              f"{{'path': {str(folder)!r}}}}}).execute()\n"
+              "checks = [c for c in nb.cells if c.cell_type == 'code' and "
+              "'check(' in c.source and 'import check' in c.source]\n"
+              "print('CHECK CELLS', len(checks), sum(' passed' in ''.join(o.get('text', '') "
+              "for o in c.outputs) for c in checks))\n"
+              "probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("
+              "'import sys; print(sys.prefix == ' + repr(sys.prefix) + ')')])\n"
+              "NotebookClient(probe, kernel_name='python3').execute()\n"
+              "print('KERNEL IN THIS VENV', probe.cells[0].outputs[0]['text'].strip())\n")
+    done = subprocess.run([str(student_python), "-c", script], capture_output=True, text=True,
+                          timeout=900, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "CHECK CELLS 10 10" in done.stdout
+    assert "KERNEL IN THIS VENV True" in done.stdout
