@@ -11,11 +11,15 @@ from pathlib import Path
 
 from autograder import release
 from autograder.checks.training import DataError
-from autograder.paths import ASSIGNMENT, SOLUTIONS
+from autograder.paths import ASSIGNMENT, IN_CHECKOUT, SOLUTIONS
 from autograder.rubric import RUBRIC, RubricError, load_rubric
 
 
 def _release(args: argparse.Namespace) -> int:
+    if not IN_CHECKOUT:
+        raise release.ReleaseError("release writes assignment/ from solutions/ in a checkout "
+                                   "of the repository (pip install -e .), not from an "
+                                   "installed package")
     if args.check:
         problems = release.differences()
         for line in problems:
@@ -150,6 +154,9 @@ def _usage_errors() -> tuple[type[Exception], ...]:
     return BatchError, BundleError
 
 
+NOTEBOOK_COMMANDS = ("nbgrader-course", "handout")  # they need the [notebook] extra
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds, so every sandbox is closed on the way out
 
@@ -163,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     except (release.ReleaseError, RubricError, FileNotFoundError, DataError,
             *_usage_errors()) as error:
         print(f"backprop-hw {args.command}: {error}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as error:
+        if args.command not in NOTEBOOK_COMMANDS:
+            raise
+        print(f"backprop-hw {args.command}: needs the notebook tools ({error.name} is not "
+              f"installed): pip install 'backprop-hw[notebook]'", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (| head): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 
 from autograder.files import atomic_path
-from autograder.paths import DATA, ROOT, SOLUTIONS
+from autograder.paths import DATA, PACKAGE, SOLUTIONS
 from autograder.rubric import RUBRIC, load_rubric
 
 # What grading imports at run time (scikit-learn, pytest, ... are not needed).
@@ -78,30 +78,30 @@ class BundleError(ValueError):
 
 
 def _package_files(package: Path) -> list[Path]:
+    """The package's own files (an installed wheel's _solutions and _data go elsewhere)."""
     return sorted(p for p in package.rglob("*") if p.is_file()
-                  and not any(part.startswith(".") or part == "__pycache__"
+                  and not any(part.startswith((".", "_solutions", "_data"))
+                              or part == "__pycache__"
                               for part in p.relative_to(package).parts)
                   and p.suffix not in (".pyc", ".pyo"))
 
 
-def bundle_files(root: Path = ROOT) -> dict[str, Path]:
+def bundle_files() -> dict[str, Path]:
     """Every file of the bundle besides the two scripts: {name in the zip: path}.
 
     Raises BundleError when the reference code or a dataset the manifest
     lists is missing.
     """
-    root = Path(root)
     files: dict[str, Path] = {}
-    package = root / "autograder"
-    for path in _package_files(package):
-        files[f"autograder/{path.relative_to(package).as_posix()}"] = path
-    solutions = root / SOLUTIONS.relative_to(ROOT)
+    for path in _package_files(PACKAGE):
+        files[f"autograder/{path.relative_to(PACKAGE).as_posix()}"] = path
+    solutions = SOLUTIONS
     for name in ("layers.py", "two_layer_net.py"):
         if not (solutions / name).is_file():
             raise BundleError(f"the reference {solutions / name} is missing")
     for path in sorted(solutions.glob("*.py")):
         files[f"solutions/{path.name}"] = path
-    data = root / DATA.relative_to(ROOT)
+    data = DATA
     manifest = data / "manifest.json"
     try:
         datasets = json.loads(manifest.read_text(encoding="utf-8"))["datasets"]
@@ -124,7 +124,7 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
     zf.writestr(info, data)
 
 
-def build_bundle(out: Path, root: Path = ROOT) -> list[str]:
+def build_bundle(out: Path) -> list[str]:
     """Write the Gradescope bundle to ``out`` (atomically) and return the names it holds.
 
     The rubric is validated first: a bundle never ships a rubric the grader rejects.
@@ -133,10 +133,8 @@ def build_bundle(out: Path, root: Path = ROOT) -> list[str]:
     out = Path(out)
     if out.suffix.lower() != ".zip":
         raise BundleError(f"the bundle must be a .zip file, got {out}")
-    root = Path(root)
-    load_rubric(root / RUBRIC.relative_to(ROOT),
-                manifest_path=root / DATA.relative_to(ROOT) / "manifest.json")
-    files = bundle_files(root)
+    load_rubric(RUBRIC, manifest_path=DATA / "manifest.json")
+    files = bundle_files()
     with atomic_path(out) as temporary, zipfile.ZipFile(temporary, "w") as zf:
         _add(zf, "setup.sh", SETUP_SH.encode(), EXECUTABLE)
         _add(zf, "run_autograder", RUN_AUTOGRADER.encode(), EXECUTABLE)
