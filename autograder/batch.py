@@ -26,6 +26,7 @@ from typing import Any, TextIO
 from autograder.files import write_json_atomic, write_text_atomic
 from autograder.grade import format_report, grade
 from autograder.rubric import Rubric
+from autograder.sandbox import SandboxRefused
 
 GRADES_CSV = "grades.csv"
 
@@ -161,6 +162,8 @@ def grade_student(student: str, submission: Path, outdir: Path, rubric: Rubric,
     try:
         report = (grader or grade)(submission, rubric, hide=(outdir.resolve(),))
         data, text, ok = report.gradescope(), format_report(report, for_student=True), True
+    except SandboxRefused:  # no submission may be graded here: stop the batch
+        raise
     except Exception as error:  # one bad submission never stops the batch
         data, text, log = failure_results(student, error)
         with open(outdir / GRADER_ERRORS, "a", encoding="utf-8") as errors:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
 import sys
@@ -12,7 +13,8 @@ from pathlib import Path
 from autograder import release
 from autograder.checks.training import DataError
 from autograder.paths import ASSIGNMENT, IN_CHECKOUT, SOLUTIONS
-from autograder.rubric import RUBRIC, RubricError, load_rubric
+from autograder.rubric import RUBRIC, Rubric, RubricError, load_rubric
+from autograder.sandbox import SandboxRefused
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -37,10 +39,21 @@ def _release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grading_rubric(args: argparse.Namespace) -> Rubric:
+    """The rubric, with --insecure applied to its limits."""
+    rubric = load_rubric(args.rubric)
+    if args.insecure:
+        print("warning: --insecure: submission code may run without isolation; grade only "
+              "code you trust", file=sys.stderr)
+        rubric = dataclasses.replace(rubric, limits=dataclasses.replace(rubric.limits,
+                                                                        insecure=True))
+    return rubric
+
+
 def _grade(args: argparse.Namespace) -> int:
     from autograder.files import write_json_atomic
     from autograder.grade import format_report, grade
-    report = grade(args.path, load_rubric(args.rubric))
+    report = grade(args.path, _grading_rubric(args))
     print(format_report(report))
     if args.json:
         write_json_atomic(report.gradescope(), args.json)
@@ -56,7 +69,7 @@ def _batch(args: argparse.Namespace) -> int:
     if args.jobs > (os.cpu_count() or 1):
         print(f"warning: -j {args.jobs} is more than the {os.cpu_count()} CPUs here: "
               f"submissions may hit their time limits", file=sys.stderr)
-    result = run_batch(args.directory, args.out, load_rubric(args.rubric), jobs=args.jobs,
+    result = run_batch(args.directory, args.out, _grading_rubric(args), jobs=args.jobs,
                        force=args.force)
     print(result.summary())
     return 0
@@ -114,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     grd.add_argument("--json", type=Path, metavar="FILE",
                      help="also write Gradescope results.json to FILE")
     grd.add_argument("--rubric", type=Path, default=RUBRIC, help="the rubric (TOML)")
+    grd.add_argument("--insecure", action="store_true",
+                     help="grade even where submission code cannot be isolated (no Landlock "
+                          "or namespaces, and no unprivileged user): trusted code only")
     grd.set_defaults(run=_grade)
 
     bat = commands.add_parser(
@@ -127,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     bat.add_argument("--force", action="store_true",
                      help="grade again students whose results are already in OUTDIR")
     bat.add_argument("--rubric", type=Path, default=RUBRIC, help="the rubric (TOML)")
+    bat.add_argument("--insecure", action="store_true",
+                     help="grade even where submission code cannot be isolated (no Landlock "
+                          "or namespaces, and no unprivileged user): trusted code only")
     bat.set_defaults(run=_batch)
 
     gs = commands.add_parser("gradescope", help="build the Gradescope autograder .zip")
@@ -167,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         return args.run(args)
-    except (release.ReleaseError, RubricError, FileNotFoundError, DataError,
+    except (release.ReleaseError, RubricError, FileNotFoundError, DataError, SandboxRefused,
             *_usage_errors()) as error:
         print(f"backprop-hw {args.command}: {error}", file=sys.stderr)
         return 2

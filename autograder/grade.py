@@ -15,7 +15,7 @@ from autograder.checks import all_checks as _all_checks
 from autograder.checks.training import DataError, load_dataset
 from autograder.reference_calls import replaced_functions
 from autograder.rubric import Rubric, load_rubric
-from autograder.sandbox import Sandbox
+from autograder.sandbox import Sandbox, SandboxRefused
 from autograder.submission import prepared
 
 
@@ -65,6 +65,8 @@ class Report:
         return {"score": self.score, "execution_time": round(self.execution_time, 3),
                 "output": "\n".join(notes), "tests": tests,
                 "extra_data": {"sandbox": self.protections,
+                               "insecure": any(p.startswith("INSECURE") for p in
+                                               self.protections),
                                "peak_memory_mib": round(self.peak_memory_mib, 1)}}
 
 
@@ -175,7 +177,7 @@ def grade(path: Path, rubric: Rubric | None = None, hide: tuple[Path, ...] = ())
                                            hide=(Path(path).resolve().parent, *hide))
             protections, printed, peak = (sandbox.protections, sandbox.output,
                                           sandbox.peak_memory_mib)
-        except (KeyboardInterrupt, SystemExit, DataError):
+        except (KeyboardInterrupt, SystemExit, DataError, SandboxRefused):
             raise
         except Exception as error:  # the grader's own failure: a complete zero, with why
             problem = (f"the grader failed on this submission ({type(error).__name__}: "

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.paths import DATA, ROOT, SOLUTIONS
+from autograder.paths import DATA, ROOT, RUBRIC, SOLUTIONS
 
 WORKER_SOURCE = (Path(__file__).parent / "worker.py").read_text(encoding="utf-8")
 NOBODY = 65534
@@ -50,6 +50,30 @@ class Limits:
     processes: int = 256    # per unprivileged user, when dropping root
     namespaces: bool = True
     landlock: bool = True
+    insecure: bool = False  # grade even where submission code cannot be isolated
+
+
+class SandboxRefused(RuntimeError):
+    """Submission code cannot be isolated here, and grading was not told --insecure."""
+
+
+def isolation_problem(isolation: Any) -> str | None:
+    """Why the worker's protections do not isolate submission code, or None if they do.
+
+    Isolated means: Landlock and the namespaces together, or a dropped, unprivileged
+    uid; and, either way, the reference, rubric and data unreadable from the worker.
+    """
+    if not isinstance(isolation, dict):
+        return "the worker did not report its protections"
+    missing = [name for name in ("landlock", "namespaces") if not isolation.get(name)]
+    problems = []
+    if missing and not isolation.get("unprivileged"):
+        problems.append(f"{' and '.join(missing)} unavailable and no unprivileged user to "
+                        f"run submissions as")
+    readable = isolation.get("secrets_readable") or []
+    if readable:
+        problems.append(f"the worker can read {readable[0]}")
+    return "; ".join(problems) or None
 
 
 class CallFailed(Exception):
@@ -129,6 +153,11 @@ def _readable_paths() -> list[str]:
     # Never let a rule open the repository (the reference, the data, .git).
     return sorted(p for p in paths if os.path.exists(p) and not str(ROOT).startswith(p + "/")
                   and p != str(ROOT))
+
+
+def _secrets() -> list[Path]:
+    """Files submission code must never read: one of each kind the grader keeps."""
+    return [p for p in (SOLUTIONS / "layers.py", RUBRIC, DATA / "manifest.json") if p.is_file()]
 
 
 @cache
@@ -332,6 +361,7 @@ class Sandbox:
                   "disk_mb": self.limits.disk_mb, "processes": self.limits.processes,
                   "namespaces": self.limits.namespaces, "landlock": self.limits.landlock,
                   "readable": _readable_paths(), "hide": hide,
+                  "secrets": [str(p) for p in _secrets()],
                   "reference_functions": list(self._reference_functions),
                   "replace_layers_module": self._replace_layers_module}
         self._process = subprocess.Popen(
@@ -355,6 +385,17 @@ class Sandbox:
                 self._pids.append(int(header["pid"]))
             elif header.get("hello"):
                 self.protections = [str(p) for p in header.get("protections", [])]
+                problem = isolation_problem(header.get("isolation"))
+                if problem and not self.limits.insecure:
+                    self._stop()
+                    raise SandboxRefused(
+                        f"submission code cannot be isolated here: {problem}. Grade on a "
+                        f"Linux kernel with Landlock and unprivileged user namespaces, or as "
+                        f"root where an unprivileged user can run Python (and cannot read "
+                        f"the grader's files); or pass --insecure to grade anyway, only for "
+                        f"code you trust. (Protections seen: {'; '.join(self.protections)})")
+                if problem:
+                    self.protections.append(f"INSECURE: graded without isolation ({problem})")
                 return
 
     def _stop(self, graceful: bool = False) -> None:

@@ -36,6 +36,8 @@ import traceback  # noqa: E402
 import types  # noqa: E402
 
 PROTECTIONS = []  # what took effect, reported to the grader in the hello message
+ISOLATION = {"namespaces": False, "landlock": False, "unprivileged": False,
+             "secrets_readable": []}  # the same, as facts the grader decides on
 CONFIG = {}  # the grader's settings for this worker
 
 
@@ -80,6 +82,7 @@ def drop_privileges(config):
     # Counted per user, so only meaningful for an unprivileged one: no fork bombs.
     resource.setrlimit(resource.RLIMIT_NPROC, (config["processes"], config["processes"]))
     PROTECTIONS.append(f"dropped root to uid {uid} (at most {config['processes']} processes)")
+    ISOLATION["unprivileged"] = True
 
 
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
@@ -105,6 +108,7 @@ def enter_namespaces(config):
     disk = f", its folder capped at {config['disk_mb']} MiB" if bounded else ""
     PROTECTIONS.append(f"namespaces: user, network (no interfaces), pid, mount "
                        f"({hidden} grader folders hidden{disk})")
+    ISOLATION["namespaces"] = True
     # The pid namespace takes effect for children: fork, and let the child be
     # its init, so that when it dies every process it started dies with it.
     # The child waits until the grader has its pid, so that message comes before
@@ -231,6 +235,7 @@ def apply_landlock(config):
     scope = ", no signals to or sockets with outside processes" if abi >= 6 else ""
     PROTECTIONS.append(f"landlock ABI {abi}: reads only Python and the submission, "
                        f"writes only its temp folder, no TCP{scope}")
+    ISOLATION["landlock"] = True
 
 
 # --- what submission code may import ----------------------------------------
@@ -597,7 +602,14 @@ def main():
     sys.addaudithook(guard.audit)
     sys.path[:] = [os.getcwd()] + [p for p in sys.path if p and os.path.isabs(p)]
     sys.stdout = sys.stderr = CappedStream(output, config["output_bytes"] // 2)
-    _send_raw(response_fd, {"hello": True, "protections": PROTECTIONS})
+    for path in config.get("secrets", []):  # what must stay unreadable: can it be read?
+        try:
+            with open(path, "rb") as f:
+                f.read(1)
+            ISOLATION["secrets_readable"].append(path)
+        except OSError:
+            pass
+    _send_raw(response_fd, {"hello": True, "protections": PROTECTIONS, "isolation": ISOLATION})
     handles, loaded = {}, {}
     while True:
         try:

@@ -313,7 +313,8 @@ def test_the_sklearn_cheat_earns_nothing_even_without_landlock(tmp_path, rubric,
     not (older kernels, container seccomp profiles), the import rules must still hold
     against a train that strips sys.meta_path and imports sklearn with importlib."""
     without = dataclasses.replace(rubric, limits=dataclasses.replace(rubric.limits,
-                                                                     landlock=False))
+                                                                     landlock=False,
+                                                                     insecure=True))
     report = grade_case("hostile/sklearn_via_importlib", tmp_path, without)
     assert "landlock: not used" in "; ".join(report.protections)
     assert_grade_is_well_formed(report, reference_report)

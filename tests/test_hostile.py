@@ -7,6 +7,7 @@ fast; the rubric's own limits are larger.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -300,7 +301,7 @@ def test_a_zip_with_files_one_folder_deep_is_graded(tmp_path, rubric):
 def test_without_kernel_protections_the_limits_still_hold_and_are_reported(tmp_path):
     from autograder.sandbox import CallFailed, Limits, Sandbox
     folder = make_submission(tmp_path, inject("relu_forward", "while True:\n    pass"))
-    limits = Limits(call_timeout=1.0, namespaces=False, landlock=False)
+    limits = Limits(call_timeout=1.0, namespaces=False, landlock=False, insecure=True)
     with Sandbox(folder, limits) as sandbox:
         with pytest.raises(CallFailed, match="timed out after 1 s"):
             sandbox.call("layers.relu_forward", np.ones(3))
@@ -308,7 +309,7 @@ def test_without_kernel_protections_the_limits_still_hold_and_are_reported(tmp_p
         report = "; ".join(sandbox.protections)
     assert np.allclose(out[0], 0.5)
     assert "limits:" in report and "landlock: not used" in report
-    assert "namespaces: not used" in report
+    assert "namespaces: not used" in report and "INSECURE: graded without isolation" in report
 
 
 def test_files_named_like_modules_the_worker_uses_change_nothing(tmp_path, rubric):
@@ -410,7 +411,7 @@ def test_without_landlock_hidden_folders_stay_hidden(tmp_path):
             f"undone = libc.umount2({str(DATA).encode()!r}, 2)\n"
             f"print('UMOUNT', undone, sorted(__import__('os').listdir({str(DATA)!r})))")
     folder = make_submission(tmp_path, inject("relu_forward", code))
-    with Sandbox(folder, Limits(landlock=False)) as sandbox:
+    with Sandbox(folder, Limits(landlock=False, insecure=True)) as sandbox:
         sandbox.call("layers.relu_forward", np.ones(3))
         protections = "; ".join(sandbox.protections)
     assert "grader folders hidden" in protections
@@ -475,3 +476,49 @@ def test_folders_and_fifos_named_like_python_files_are_skipped(tmp_path, rubric)
     os.mkfifo(folder / "helpers.py")
     report = grade(folder, rubric)
     assert report.score == report.max_score, [t.output for t in report.tests if t.score == 0]
+
+
+def _without_isolation(rubric, insecure: bool):
+    """The rubric with Landlock and the namespaces off, as where the kernel refuses them."""
+    limits = dataclasses.replace(rubric.limits, landlock=False, namespaces=False,
+                                 insecure=insecure)
+    return dataclasses.replace(rubric, limits=limits)
+
+
+def test_without_isolation_grading_refuses_and_says_why(rubric, monkeypatch, capsys):
+    from autograder import sandbox
+    from autograder.cli import main
+    if sandbox.unprivileged_uid() is not None:  # dropping root would still isolate
+        monkeypatch.setattr(sandbox, "unprivileged_uid", lambda: None)
+    with pytest.raises(sandbox.SandboxRefused, match="landlock and namespaces unavailable"):
+        grade(SOLUTIONS, _without_isolation(rubric, insecure=False))
+    monkeypatch.setattr("autograder.cli.load_rubric",
+                        lambda path: _without_isolation(rubric, insecure=False))
+    assert main(["grade", str(SOLUTIONS)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be isolated here" in err and "--insecure" in err
+
+
+def test_insecure_grades_without_isolation_and_says_so(rubric, monkeypatch):
+    from autograder import sandbox
+    if sandbox.unprivileged_uid() is not None:
+        monkeypatch.setattr(sandbox, "unprivileged_uid", lambda: None)
+    report = grade(SOLUTIONS, _without_isolation(rubric, insecure=True))
+    assert report.score == report.max_score
+    assert any(p.startswith("INSECURE: graded without isolation") for p in report.protections)
+    assert report.gradescope()["extra_data"]["insecure"] is True
+    assert grade(SOLUTIONS, rubric).gradescope()["extra_data"]["insecure"] is False
+
+
+def test_a_worker_that_could_read_the_reference_is_refused(rubric, monkeypatch):
+    from autograder import sandbox
+    readable = tempfile.NamedTemporaryFile(suffix=".py", dir="/tmp", delete=False)
+    readable.close()
+    readable_paths = sandbox._readable_paths()
+    monkeypatch.setattr(sandbox, "_readable_paths", lambda: ["/tmp", *readable_paths])
+    monkeypatch.setattr(sandbox, "_secrets", lambda: [Path(readable.name)])
+    try:
+        with pytest.raises(sandbox.SandboxRefused, match="the worker can read"):
+            grade(SOLUTIONS, rubric)
+    finally:
+        os.unlink(readable.name)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from autograder.reference import reference
-from autograder.sandbox import CallFailed, Opaque, Sandbox
+from autograder.sandbox import CallFailed, Opaque, Sandbox, SandboxRefused
 
 KINDS = ("values", "gradient", "shape", "inputs", "stability", "init", "sanity", "predict",
          "history", "training")
@@ -213,6 +213,8 @@ def run_check(item: Check, ctx: Context) -> tuple[bool, str]:
         return False, str(failure)
     except CallFailed as error:
         return False, call_failure_text(item.function, error)
+    except SandboxRefused:  # nothing may be graded here: not a verdict on one check
+        raise
     except Exception as error:  # the grader's own judging failed: this check, not the grade
         return False, (f"{item.function}: could not be judged ({type(error).__name__} in the "
                        f"grader while reading what it returned); no points for this check.")
