@@ -187,3 +187,17 @@ def test_unreadable_results_are_graded_again(tmp_path: Path):
     assert batch.read_results(tmp_path / "list.json") is None
     assert batch.read_results(tmp_path / "missing.json") is None
     assert batch.read_results(tmp_path / "ok.json") == {"score": 3, "tests": []}
+
+
+def test_a_batch_refuses_as_a_whole_where_submissions_cannot_be_isolated(
+        class_dir: Path, tmp_path: Path, capsys, monkeypatch):
+    from autograder import batch
+    from autograder.sandbox import SandboxRefused
+
+    def refused(path, rubric, hide=()):
+        raise SandboxRefused("submission code cannot be isolated here: landlock unavailable")
+    monkeypatch.setattr(batch, "grade", refused)
+    out = tmp_path / "out"
+    assert main(["batch", str(class_dir), "--out", str(out)]) == 2
+    assert "cannot be isolated here" in capsys.readouterr().err
+    assert not list(out.glob("*.json"))  # nobody got a zero for the machine's fault
