@@ -57,7 +57,6 @@ def set_limits(config):
     limits = [
         (resource.RLIMIT_AS, config["memory_mb"] * mb, "memory"),
         (resource.RLIMIT_CPU, config["cpu_seconds"], "CPU time"),
-        (resource.RLIMIT_FSIZE, config["output_bytes"], "file size"),
         (resource.RLIMIT_CORE, 0, "core dumps"),
     ]
     for kind, value, _ in limits:
@@ -577,6 +576,9 @@ def lock_in(config):
         apply_landlock(config)
     else:
         PROTECTIONS.append("landlock: not used (turned off)")
+    # Last: the cap is on what the submission writes, not on its own files copied in.
+    size = config["output_bytes"]
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
 
 
 def main():

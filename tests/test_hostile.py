@@ -522,3 +522,11 @@ def test_a_worker_that_could_read_the_reference_is_refused(rubric, monkeypatch):
             grade(SOLUTIONS, rubric)
     finally:
         os.unlink(readable.name)
+
+
+def test_a_large_correct_file_is_graded_the_file_size_cap_is_for_what_it_writes(tmp_path,
+                                                                                 rubric):
+    files = reference_files()
+    files["layers.py"] += "#" + "x" * 1_100_000 + "\n"  # more than output_bytes (1 MB)
+    report = grade(make_submission(tmp_path, files), rubric)
+    assert report.score == report.max_score, [t.output for t in report.tests if t.score == 0]
