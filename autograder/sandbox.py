@@ -342,9 +342,10 @@ class Sandbox:
     def _start(self) -> None:
         self._stop()
         self._workdir = Path(tempfile.mkdtemp(prefix="backprop-hw-"))
-        for path in self.submission.iterdir():
-            if path.suffix == ".py":
-                _copy_regular_file(path, self._workdir / path.name)
+        budget = MAX_COPIED_BYTES  # a folder of many large files is not copied whole
+        for path in sorted(self.submission.iterdir())[:MAX_COPIED_FILES]:
+            if path.suffix == ".py" and budget > 0:
+                budget -= _copy_regular_file(path, self._workdir / path.name, budget)
         drop = unprivileged_uid()
         if drop is not None:
             for path in [self._workdir, *self._workdir.iterdir()]:
@@ -619,20 +620,27 @@ class Sandbox:
         self.request({"op": "load", "module": module}, None, f"importing {module}.py")
 
 
-MAX_SOURCE_BYTES = 2_000_000
+MAX_SOURCE_BYTES = 2_000_000   # one submission file
+MAX_COPIED_BYTES = 10_000_000  # all of a submission's files
+MAX_COPIED_FILES = 1_000       # entries of a submission folder looked at
 
 
-def _copy_regular_file(source: Path, target: Path) -> None:
-    """Copy ``source`` if it is a regular file (never through a symlink), capped in size."""
+def _copy_regular_file(source: Path, target: Path, budget: int = MAX_SOURCE_BYTES) -> int:
+    """Copy ``source`` if it is a regular file (never through a symlink), capped in size.
+
+    Returns the bytes copied.
+    """
     try:
         fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
-        return
+        return 0
     if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder, FIFO or device named *.py
         os.close(fd)
-        return
+        return 0
     with os.fdopen(fd, "rb") as f:
-        target.write_bytes(f.read(MAX_SOURCE_BYTES))
+        data = f.read(min(MAX_SOURCE_BYTES, budget))
+    target.write_bytes(data)
+    return len(data)
 
 
 def _kill(pid: int) -> None:

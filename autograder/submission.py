@@ -20,6 +20,8 @@ MAX_FILES = 200
 MAX_FILE_BYTES = 2_000_000
 MAX_ARCHIVE_BYTES = 20_000_000
 MAX_DEPTH = 3  # folders above a .py file inside a zip
+MAX_ENTRIES = 2_000         # entries of any kind in a zip
+MAX_TOTAL_BYTES = 10_000_000  # the .py files taken from a zip, all together
 
 
 def _find_code(folder: Path) -> Path:
@@ -47,9 +49,17 @@ def _extract(archive: Path, target: Path) -> str | None:
                 f"{MAX_ARCHIVE_BYTES / 1e6:.0f} MB a submission may be")
     try:
         with zipfile.ZipFile(archive) as zf:
+            if len(zf.infolist()) > MAX_ENTRIES:
+                return f"{archive.name} holds more than {MAX_ENTRIES} entries"
             members = [m for m in zf.infolist() if not m.is_dir()]
             if not members:
                 return f"{archive.name} is an empty zip file"
+            # Declared sizes first, before anything is written...
+            declared = sum(m.file_size for m in members if m.filename.endswith(".py"))
+            if declared > MAX_TOTAL_BYTES:
+                return (f"{archive.name} holds {declared / 1e6:.0f} MB of Python files, more "
+                        f"than the {MAX_TOTAL_BYTES / 1e6:.0f} MB a submission may be")
+            written = 0
             taken = 0
             for member in members:
                 path = PurePosixPath(member.filename.replace("\\", "/"))
@@ -64,8 +74,14 @@ def _extract(archive: Path, target: Path) -> str | None:
                     return f"{archive.name} holds more than {MAX_FILES} Python files"
                 destination = target.joinpath(*path.parts)
                 destination.parent.mkdir(parents=True, exist_ok=True)
+                # ...then what is really there, which a forged header can understate.
                 with zf.open(member) as source, open(destination, "wb") as out:
-                    out.write(source.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES])
+                    data = source.read(min(MAX_FILE_BYTES, MAX_TOTAL_BYTES - written) + 1)
+                    if len(data) > min(MAX_FILE_BYTES, MAX_TOTAL_BYTES - written):
+                        return (f"{member.filename} in {archive.name} holds more than its "
+                                f"size limit")
+                    out.write(data)
+                    written += len(data)
                 taken += 1
             if not taken:
                 return (f"{archive.name} holds no .py files (at most {MAX_DEPTH} folders "

@@ -286,16 +286,38 @@ def test_a_bad_zip_gets_a_complete_zero_result(tmp_path, rubric, content, phrase
     assert all(phrase in t.output for t in report.tests)
 
 
-def test_a_zip_with_files_one_folder_deep_is_graded(tmp_path, rubric):
+def test_a_zip_with_files_one_folder_deep_is_graded(tmp_path, rubric, monkeypatch):
+    # Extraction happens in a folder made under tempfile's folder: put that in tmp_path,
+    # so that a "../evil.py" that escaped would land where this test looks.
+    scratch = tmp_path / "scratch" / "deeper"
+    scratch.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     archive = tmp_path / "alice.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for name, source in reference_files().items():
             zf.writestr(f"alice_hw/{name}", source)
         zf.writestr("../evil.py", "print('escaped')")
+        zf.writestr("../../evil.py", "print('escaped')")
         zf.writestr("__MACOSX/alice_hw/._layers.py", "junk")
     report = grade(archive, rubric)
     assert report.score == report.max_score
-    assert not (tmp_path.parent / "evil.py").exists()
+    assert not list(tmp_path.rglob("evil.py"))
+
+
+def test_a_zip_bomb_is_refused_before_anything_is_written(tmp_path, rubric, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, source in reference_files().items():
+            zf.writestr(name, source)
+        for i in range(8):  # 8 x 1.9 MB of Python, compressed to a few kB
+            zf.writestr(f"pad{i}.py", "#" * 1_900_000)
+    assert archive.stat().st_size < 200_000
+    report = grade(archive, rubric)
+    assert report.score == 0 and "more than the 10 MB" in report.problem
+    assert not list(scratch.rglob("pad*.py"))
 
 
 def test_without_kernel_protections_the_limits_still_hold_and_are_reported(tmp_path):
