@@ -69,9 +69,15 @@ class BatchResult:
         return "\n".join(lines)
 
 
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                                         "\u2066\u2067\u2068\u2069"))
+
+
 def printable(student: str) -> str:
-    """A student's name as text that prints and encodes (folder names need not be UTF-8)."""
-    return student.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """A student's name as text that prints and encodes (folder names need not be UTF-8),
+    without the bidirectional controls that make a name display as another."""
+    text = student.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text.translate(BIDI_CONTROLS)
 
 
 def result_stem(student: str) -> str:
@@ -179,12 +185,17 @@ def _cell(value: Any) -> str:
     return f"{value:g}" if isinstance(value, (int, float)) else ""
 
 
+def csv_text(text: str) -> str:
+    """``text`` for a spreadsheet cell: never read as a formula (OWASP's CSV injection rule)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def write_grades_csv(outdir: Path, students: Iterable[str]) -> tuple[Path, dict[str, float]]:
     """Write ``outdir/grades.csv`` from the results of ``students`` found in ``outdir``.
 
-    Columns: student, one per test name (its score; empty when that student's
-    results have no such test), total. Students without readable results are
-    left out. Returns the file's path and {student: total}.
+    Columns: student (the stem of the student's result files), one per test name
+    (its score; empty when that student's results have no such test), total.
+    Students without readable results are left out. Returns the file's path and {student: total}.
     """
     rows: dict[str, dict[str, Any]] = {}
     columns: dict[str, None] = {}  # test names, in order of first appearance
@@ -200,10 +211,11 @@ def write_grades_csv(outdir: Path, students: Iterable[str]) -> tuple[Path, dict[
         rows[student] = {"scores": scores, "total": data["score"]}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", *columns, "total"])
+    writer.writerow(["student", *map(csv_text, columns), "total"])
     for student, row in rows.items():
-        writer.writerow([printable(student), *(_cell(row["scores"].get(c)) for c in columns),
-                         _cell(row["total"])])
+        # The result files' stem: unique, even for names that print alike.
+        writer.writerow([csv_text(result_stem(student)),
+                         *(_cell(row["scores"].get(c)) for c in columns), _cell(row["total"])])
     path = outdir / GRADES_CSV
     write_text_atomic(buffer.getvalue(), path)
     return path, {s: float(r["total"]) for s, r in rows.items()}

@@ -201,3 +201,19 @@ def test_a_batch_refuses_as_a_whole_where_submissions_cannot_be_isolated(
     assert main(["batch", str(class_dir), "--out", str(out)]) == 2
     assert "cannot be isolated here" in capsys.readouterr().err
     assert not list(out.glob("*.json"))  # nobody got a zero for the machine's fault
+
+
+def test_grades_csv_is_safe_in_a_spreadsheet_and_keeps_look_alike_names_apart(tmp_path: Path,
+                                                                              capsys):
+    subs = tmp_path / "submissions"
+    names = ["=HYPERLINK(\"x\")", "+1", "-2", "@sum", "\u202eevil", "carol\udce9", "carol\udcea"]
+    for name in names:
+        os.makedirs(os.fsencode(subs) + b"/" + os.fsencode(name))
+    out = tmp_path / "out"
+    assert main(["batch", str(subs), "--out", str(out)]) == 0
+    with open(out / "grades.csv", newline="", encoding="utf-8") as f:
+        students = [row["student"] for row in csv.DictReader(f)]
+    assert len(students) == len(set(students)) == len(names)
+    for cell in students:
+        assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r"), cell
+        assert "\u202e" not in cell
