@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograder import settings
 from autograder.paths import DATA, RUBRIC
 from autograder.sandbox import Limits
+from autograder.settings import Setting
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,12 +24,8 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
-HYPERPARAMETERS = {"hidden_dim": int, "learning_rate": float, "num_epochs": int,
-                   "batch_size": int, "lr_decay": float, "reg": float, "weight_scale": float,
-                   "init_seed": int, "shuffle_seed": int, "loss": str}
-LIMITS = {"call_timeout": float, "submission_timeout": float, "train_timeout": float,
-          "memory_mb": int, "cpu_seconds": int, "output_bytes": int, "disk_mb": int,
-          "processes": int}
+HYPERPARAMETERS = {s.key: s for s in settings.HYPERPARAMETERS}
+LIMITS = {s.key: s for s in settings.LIMITS}
 
 
 class RubricError(ValueError):
@@ -66,10 +64,9 @@ class Rubric:
                 + sum(d.points for d in self.datasets.values()))
 
 
-def _typed(value: Any, kind: type) -> bool:
-    if kind is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+def _valid(setting: Setting, value: Any, where: str, problems: _Problems) -> bool:
+    expected = setting.problem(value)
+    return problems.expect(expected is None, where, expected or "", value)
 
 
 class _Problems(list):
@@ -86,8 +83,7 @@ def _visibility(table: dict, where: str, default: str, problems: _Problems) -> s
 
 
 def _points(value: Any, where: str, problems: _Problems) -> float:
-    problems.expect(_typed(value, float) and value >= 0, where, "a number >= 0", value)
-    return float(value) if _typed(value, float) else 0.0
+    return float(value) if _valid(settings.POINTS, value, where, problems) else 0.0
 
 
 def _tests(raw: dict, known: dict[str, str], default: str, problems: _Problems) -> dict:
@@ -110,13 +106,9 @@ def _tests(raw: dict, known: dict[str, str], default: str, problems: _Problems) 
 
 def _hyperparameters(table: dict, where: str, problems: _Problems) -> dict[str, Any]:
     found = {}
-    for key, kind in HYPERPARAMETERS.items():
-        if key in table and problems.expect(_typed(table[key], kind), f"{where}.{key}",
-                                            kind.__name__, table[key]):
+    for key, setting in HYPERPARAMETERS.items():
+        if key in table and _valid(setting, table[key], f"{where}.{key}", problems):
             found[key] = table[key]
-    if "loss" in found:
-        problems.expect(found["loss"] in ("softmax", "bce"), f"{where}.loss",
-                        '"softmax" or "bce"', found["loss"])
     return found
 
 
@@ -136,14 +128,16 @@ def _datasets(training: dict, manifest: dict, default: str, problems: _Problems)
         threshold = table.get("threshold", "manifest")
         if threshold == "manifest":
             threshold = manifest[name]["threshold"]
-        problems.expect(_typed(threshold, float) and 0 <= threshold <= 1,
-                        f"{where}.threshold", '"manifest" or a number in [0, 1]', threshold)
+        if settings.THRESHOLD.problem(threshold):
+            problems.append(f"{where}.threshold: expected \"manifest\" or a number in [0, 1], "
+                            f"got {threshold!r}")
         hyper = {**defaults, **_hyperparameters(table, where, problems)}
-        for key in HYPERPARAMETERS.keys() - {"weight_scale"} - hyper.keys():
+        for key in HYPERPARAMETERS.keys() - set(settings.OPTIONAL_HYPERPARAMETERS) - hyper.keys():
             problems.append(f"{where}: no {key} here or in [training]")
         datasets[name] = DatasetRule(name, _points(table.get("points"), f"{where}.points",
                                                    problems),
-                                     float(threshold) if _typed(threshold, float) else 1.0,
+                                     float(threshold) if not settings.THRESHOLD.problem(
+                                         threshold) else 1.0,
                                      hyper, _visibility(table, where, default, problems))
     return datasets
 
@@ -181,17 +175,16 @@ def load_rubric(path: Path = RUBRIC, known_tests: dict[str, str] | None = None,
                               f"got {table!r}")
     grading = raw.get("grading", {})
     seed = grading.get("seed", 0)
-    problems.expect(_typed(seed, int) and seed >= 0, "[grading].seed", "an integer >= 0", seed)
+    _valid(settings.SEED, seed, "[grading].seed", problems)
     default = _visibility(grading, "[grading]", "visible", problems)
     limits_raw = raw.get("limits", {})
     limits = {}
     for key, value in limits_raw.items():
         if key not in LIMITS:
             problems.append(f"[limits].{key}: unknown key (expected {', '.join(LIMITS)})")
-        elif problems.expect(_typed(value, LIMITS[key]) and value > 0, f"[limits].{key}",
-                             f"a positive {LIMITS[key].__name__}", value):
+        elif _valid(LIMITS[key], value, f"[limits].{key}", problems):
             limits[key] = value
-    train_timeout = float(limits.pop("train_timeout", 30.0))
+    train_timeout = float(limits.pop("train_timeout", LIMITS["train_timeout"].default))
     tests = _tests(raw.get("tests", {}), known_tests, default, problems)
     datasets = _datasets(raw.get("training", {}), manifest, default, problems)
     if problems:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from autograder.paths import DATA, ROOT, RUBRIC, SOLUTIONS
+from autograder.settings import LIMIT_DEFAULTS
 
 WORKER_SOURCE = (Path(__file__).parent / "worker.py").read_text(encoding="utf-8")
 NOBODY = 65534
@@ -41,13 +42,13 @@ NOBODY = 65534
 class Limits:
     """What one submission may use. Times in seconds, sizes in MiB or bytes."""
 
-    call_timeout: float = 10.0
-    submission_timeout: float = 120.0
-    memory_mb: int = 1024
-    cpu_seconds: int = 60
-    output_bytes: int = 1_000_000
-    disk_mb: int = 64       # the worker's folder, where the kernel allows capping it
-    processes: int = 256    # per unprivileged user, when dropping root
+    call_timeout: float = LIMIT_DEFAULTS["call_timeout"]
+    submission_timeout: float = LIMIT_DEFAULTS["submission_timeout"]
+    memory_mb: int = LIMIT_DEFAULTS["memory_mb"]
+    cpu_seconds: int = LIMIT_DEFAULTS["cpu_seconds"]
+    output_bytes: int = LIMIT_DEFAULTS["output_bytes"]
+    disk_mb: int = LIMIT_DEFAULTS["disk_mb"]        # the worker's folder, where it can be capped
+    processes: int = LIMIT_DEFAULTS["processes"]    # per unprivileged user, when dropping root
     namespaces: bool = True
     landlock: bool = True
     insecure: bool = False  # grade even where submission code cannot be isolated

@@ -59,6 +59,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.svm import LinearSVC
 
+from autograder import settings
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -101,12 +103,9 @@ MIN_MARGIN = 0.02
 # Where the net does not beat the linear bound, the threshold is min - FALLBACK_GAP.
 FALLBACK_GAP = 0.03
 
-# Hyperparameters in [training] and their types (weight_scale may be absent: He init).
-HYPERPARAMETERS = {
-    "hidden_dim": int, "learning_rate": float, "num_epochs": int, "batch_size": int,
-    "lr_decay": float, "reg": float, "weight_scale": float, "init_seed": int,
-    "shuffle_seed": int, "loss": str,
-}
+# Hyperparameters in [training]: the grader's own declarations (weight_scale may be
+# absent: He init).
+HYPERPARAMETERS = {s.key: s for s in settings.HYPERPARAMETERS}
 # Per-dataset grading keys that are not hyperparameters (the autograder reads them).
 DATASET_KEYS = {"points", "threshold", "visibility"}
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -121,16 +120,10 @@ class RubricError(ValueError):
 
 
 def _check_value(where: str, key: str, value):
-    kind = HYPERPARAMETERS[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise RubricError(f"{where}.{key} must be {kind.__name__}, got {value!r}")
-    if key == "loss" and value not in ("softmax", "bce"):
-        raise RubricError(f'{where}.loss must be "softmax" or "bce", got {value!r}')
-    if key in ("hidden_dim", "num_epochs", "batch_size") and value < 1:
-        raise RubricError(f"{where}.{key} must be positive, got {value!r}")
-    return value
+    expected = HYPERPARAMETERS[key].problem(value)
+    if expected:
+        raise RubricError(f"{where}.{key}: expected {expected}, got {value!r}")
+    return float(value) if HYPERPARAMETERS[key].kind is float else value
 
 
 def load_rubric(path: Path = RUBRIC) -> dict:

@@ -200,3 +200,34 @@ def test_a_corrupt_dataset_stops_grade_before_grading_with_exit_2(monkeypatch, c
     assert main(["grade", str(SOLUTIONS)]) == 2
     captured = capsys.readouterr()
     assert "does not match the sha256" in captured.err and "PASS" not in captured.out
+
+
+@pytest.mark.parametrize("old, new, key", [
+    ("affine_forward_values = 2", "affine_forward_values = inf", "affine_forward_values.points"),
+    ("call_timeout = 10.0", "call_timeout = inf", "[limits].call_timeout"),
+    ("memory_mb = 1024", "memory_mb = 1000000000000", "[limits].memory_mb"),
+    ("learning_rate = 0.8", "learning_rate = nan", "[training].learning_rate"),
+    ("learning_rate = 0.8", "learning_rate = -0.1", "[training].learning_rate"),
+    ("batch_size = 64", "batch_size = 0", "[training].batch_size"),
+    ("num_epochs = 30", "num_epochs = 0", "[training].num_epochs"),
+    ("hidden_dim = 32", "hidden_dim = -3", "[training].hidden_dim"),
+])
+def test_a_rubric_value_out_of_bounds_is_exit_2_naming_the_key_for_grader_and_data_tool(
+        tmp_path, capsys, old, new, key):
+    import importlib.util
+
+    from autograder.paths import RUBRIC
+    text = RUBRIC.read_text()
+    assert text.count(old) == 1
+    bad = tmp_path / "rubric.toml"
+    bad.write_text(text.replace(old, new))
+    assert main(["grade", str(SOLUTIONS), "--rubric", str(bad)]) == 2
+    assert f"{key}: expected a finite" in capsys.readouterr().err
+    if key.startswith("[training]"):  # data/make_datasets.py reads [training] the same way
+        spec = importlib.util.spec_from_file_location("make_datasets_under_test",
+                                                      SOLUTIONS.parent / "data" /
+                                                      "make_datasets.py")
+        tool = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(tool)
+        with pytest.raises(tool.RubricError, match=key.split(".")[-1]):
+            tool.load_rubric(bad)
