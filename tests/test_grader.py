@@ -154,7 +154,7 @@ def test_grade_command_fails_only_when_it_cannot_run(tmp_path, capsys):
     bad_rubric.write_text("[tests]\naffine_forward_values = -1\nnonsense = 2\n")
     assert main(["grade", str(SOLUTIONS), "--rubric", str(bad_rubric)]) == 2
     err = capsys.readouterr().err
-    assert "affine_forward_values.points: expected a number >= 0, got -1" in err
+    assert "affine_forward_values.points: expected a finite number in [0, 1000], got -1" in err
     assert "nonsense: no such test" in err
     assert "affine_backward_gradient: missing" in err
 
