@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import re
+import stat
 import sys
 import traceback
 import zipfile
@@ -104,8 +105,9 @@ def find_submissions(directory: Path, outdir: Path | None = None
     """Return ({student: submission path}, names of ignored entries) for ``directory``.
 
     Hidden entries and ``outdir`` (when it lies inside ``directory``) are left
-    out silently; files that are neither a folder nor a zip are ignored and
-    listed. Raises BatchError when two entries belong to the same student.
+    out silently; anything that is neither a folder nor a regular zip file
+    (links, FIFOs, other files) is ignored and listed. Raises BatchError when
+    two entries belong to the same student.
     """
     directory = Path(directory)
     skip = Path(outdir).resolve() if outdir is not None else None
@@ -115,9 +117,13 @@ def find_submissions(directory: Path, outdir: Path | None = None
     for entry in sorted(directory.iterdir()):
         if entry.name.startswith(".") or (skip is not None and entry.resolve() == skip):
             continue
-        if not (entry.is_dir() or entry.name.lower().endswith(".zip")
-                or (entry.is_file() and zipfile.is_zipfile(entry))):
-            ignored.append(entry.name)
+        try:
+            mode = entry.lstat().st_mode  # never through a link: it may point anywhere
+        except OSError:
+            continue
+        if not (stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and (
+                entry.name.lower().endswith(".zip") or zipfile.is_zipfile(entry)))):
+            ignored.append(entry.name + (" (a link)" if stat.S_ISLNK(mode) else ""))
             continue
         name = student_name(entry)
         if name in found:

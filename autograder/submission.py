@@ -8,12 +8,15 @@ problem becomes one sentence for the report, never an exception.
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 STUDENT_MODULES = ("layers.py", "two_layer_net.py")
 MAX_FILES = 200
@@ -43,12 +46,26 @@ def _find_code(folder: Path) -> Path:
 
 def _extract(archive: Path, target: Path) -> str | None:
     """Extract the .py files of ``archive`` into ``target``; return a problem or None."""
-    size = archive.stat().st_size
+    try:  # opened, never trusted: no link, no FIFO that would block the grader
+        fd = os.open(archive, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        return f"{archive.name} cannot be opened ({error.strerror})"
+    handle = os.fdopen(fd, "rb")
+    size = os.fstat(fd).st_size
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        return f"{archive.name} is not a regular file"
     if size > MAX_ARCHIVE_BYTES:
+        handle.close()
         return (f"{archive.name} is {size / 1e6:.0f} MB, more than the "
                 f"{MAX_ARCHIVE_BYTES / 1e6:.0f} MB a submission may be")
+    with handle:
+        return _extract_open(archive, handle, target)
+
+
+def _extract_open(archive: Path, handle: Any, target: Path) -> str | None:
     try:
-        with zipfile.ZipFile(archive) as zf:
+        with zipfile.ZipFile(handle) as zf:
             if len(zf.infolist()) > MAX_ENTRIES:
                 return f"{archive.name} holds more than {MAX_ENTRIES} entries"
             members = [m for m in zf.infolist() if not m.is_dir()]
@@ -106,9 +123,12 @@ def prepared(path: Path) -> Iterator[tuple[Path, str | None]]:
         if path.is_dir():
             yield _find_code(path), None
         else:
-            problem = (_extract(path, work) if path.suffix.lower() == ".zip" or
-                       zipfile.is_zipfile(path) else
-                       f"{path.name} is neither a folder nor a .zip file")
+            if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or device: never opened
+                problem = f"{path.name} is neither a folder nor a regular file"
+            elif path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
+                problem = _extract(path, work)
+            else:
+                problem = f"{path.name} is neither a folder nor a .zip file"
             yield (_find_code(work), problem)
     finally:
         shutil.rmtree(work, ignore_errors=True)

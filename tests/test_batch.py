@@ -217,3 +217,15 @@ def test_grades_csv_is_safe_in_a_spreadsheet_and_keeps_look_alike_names_apart(tm
     for cell in students:
         assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r"), cell
         assert "\u202e" not in cell
+
+
+def test_links_and_fifos_in_a_batch_folder_are_listed_not_graded(tmp_path: Path, capsys):
+    from autograder.batch import find_submissions
+    from autograder.paths import SOLUTIONS
+    subs = tmp_path / "submissions"
+    (subs / "alice").mkdir(parents=True)
+    (subs / "mallory").symlink_to(SOLUTIONS)      # would be graded 100/100 if followed
+    os.mkfifo(subs / "carol.zip")                  # would hang the grader if opened
+    found, ignored = find_submissions(subs)
+    assert list(found) == ["alice"]
+    assert sorted(ignored) == ["carol.zip", "mallory (a link)"]

@@ -14,6 +14,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -552,3 +553,15 @@ def test_a_large_correct_file_is_graded_the_file_size_cap_is_for_what_it_writes(
     files["layers.py"] += "#" + "x" * 1_100_000 + "\n"  # more than output_bytes (1 MB)
     report = grade(make_submission(tmp_path, files), rubric)
     assert report.score == report.max_score, [t.output for t in report.tests if t.score == 0]
+
+
+def test_a_fifo_given_as_a_submission_is_refused_not_opened(tmp_path):
+    # In a child process: a regression (opening the FIFO) then fails the test by its
+    # time-out instead of hanging the test run.
+    for name in ("carol.zip", "dave"):
+        fifo = tmp_path / name
+        os.mkfifo(fifo)
+        done = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", str(fifo)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "0 / 100" in done.stdout and "nor a regular file" in done.stdout
