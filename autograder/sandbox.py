@@ -230,7 +230,7 @@ def _pack(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
 
 
 MAX_HEADER = 1024 * 1024           # a reply's JSON: descriptors only
-MAX_PAYLOAD = 256 * 1024 * 1024    # a reply's arrays
+MAX_PAYLOAD = 16 * 1024 * 1024     # a reply's arrays: the largest real one is ~3 MiB
 _NUMERIC_DTYPE = re.compile(r"[<>|=]?[biuf][1248]")  # never object or structured dtypes
 
 

@@ -39,6 +39,7 @@ PROTECTIONS = []  # what took effect, reported to the grader in the hello messag
 ISOLATION = {"namespaces": False, "landlock": False, "unprivileged": False,
              "secrets_readable": []}  # the same, as facts the grader decides on
 CONFIG = {}  # the grader's settings for this worker
+MAX_OPEN_FILES = 64
 
 
 # --- locking in ------------------------------------------------------------
@@ -58,6 +59,8 @@ def set_limits(config):
         (resource.RLIMIT_AS, config["memory_mb"] * mb, "memory"),
         (resource.RLIMIT_CPU, config["cpu_seconds"], "CPU time"),
         (resource.RLIMIT_CORE, 0, "core dumps"),
+        # Few files open at once: no hoard of memfds outside the address-space cap.
+        (resource.RLIMIT_NOFILE, MAX_OPEN_FILES, "open files"),
     ]
     for kind, value, _ in limits:
         hard = value + 1 if kind == resource.RLIMIT_CPU else value
@@ -65,7 +68,8 @@ def set_limits(config):
     # Writing past the file-size cap must fail the write, not kill the worker.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     PROTECTIONS.append(f"limits: {config['memory_mb']} MiB memory, "
-                       f"{config['cpu_seconds']} s CPU, {config['output_bytes']} bytes output")
+                       f"{config['cpu_seconds']} s CPU, {config['output_bytes']} bytes output, "
+                       f"{MAX_OPEN_FILES} open files")
 
 
 def drop_privileges(config):

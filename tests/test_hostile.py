@@ -565,3 +565,26 @@ def test_a_fifo_given_as_a_submission_is_refused_not_opened(tmp_path):
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert "0 / 100" in done.stdout and "nor a regular file" in done.stdout
+
+
+def test_the_worker_cannot_hoard_memory_in_open_files(tmp_path, rubric):
+    code = ("import os\nheld = []\ntry:\n    for i in range(600):\n"
+            "        fd = os.memfd_create(f'm{i}')\n        os.ftruncate(fd, 1 << 20)\n"
+            "        os.write(fd, b'x' * 4096)\n        held.append(fd)\n"
+            "except OSError as error:\n    pass\nprint('MEMFDS', len(held))")
+    report = grade(make_submission(tmp_path, inject("<module>", code)), rubric)
+    count = int(report.printed.split("MEMFDS ")[1].split()[0])
+    assert count < 64, report.printed
+
+
+def test_a_forged_huge_reply_is_refused_before_it_is_read(tmp_path, rubric):
+    head = b'{"ok": true, "result": {"none": true}}'
+    big = ("import os as _o, struct as _s, sys as _y\n"
+           "frame = _y._getframe(1)\n"
+           "while 'response_fd' not in frame.f_locals:\n    frame = frame.f_back\n"
+           "fd = frame.f_locals['response_fd']\n"
+           f"_o.write(fd, _s.pack('>I', {len(head)}) + {head!r} + _s.pack('>I', 200 << 20))\n"
+           "_o._exit(0)")
+    results_ = results(grade(make_submission(tmp_path, inject("relu_forward", big)), rubric))
+    assert not results_["relu_forward_values"][0]
+    assert "sent garbage" in results_["relu_forward_values"][1]
