@@ -196,12 +196,20 @@ def format_report(report: Report, for_student: bool = False) -> str:
     """The report a person reads: one line per test, the reason under each failure.
 
     ``for_student`` leaves out the tests the rubric does not make visible
-    (their points still count in the total) and the sandbox details.
+    (their points still count in the total), the sandbox details and the
+    instructor's folders (only the submission's own name is shown); a
+    submission that could not be graded at all gets its reason once, not once
+    per test.
     """
-    lines = [f"backprop-hw: {_printable(report.submission)}: {report.score:g} / "
+    name = Path(report.submission).name if for_student else report.submission
+    lines = [f"backprop-hw: {_printable(name)}: {report.score:g} / "
              f"{report.max_score:g} points ({report.execution_time:.1f} s)"]
     if report.problem:
         lines.append(f"  submission problem: {report.problem}")
+    if for_student and report.problem and not any(t.score for t in report.tests):
+        lines.append(f"  none of the {len(report.tests)} tests could run: fix the problem "
+                     f"above and submit again.")
+        return "\n".join(lines)
     shown = [t for t in report.tests if not for_student or t.visibility == "visible"]
     for test in shown:
         mark = "PASS" if test.score >= test.max_score else "FAIL"

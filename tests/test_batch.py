@@ -78,7 +78,11 @@ def test_batch_grades_a_class_and_resumes(class_dir: Path, tmp_path: Path, capsy
         assert [t["name"] for t in results["tests"]] == list(points)
         text = (out / f"{student}.txt").read_text()
         assert text.startswith("backprop-hw: ") and f"{score:g} / {max_score:g} points" in text
-    assert "not a readable zip file" in (out / "carol.txt").read_text()
+    carol = (out / "carol.txt").read_text()
+    assert carol.count("not a readable zip file") == 1, carol  # once, not once per test
+    assert "none of the" in carol and len(carol.splitlines()) == 3
+    for student in STUDENTS:  # no instructor folders in what a student reads
+        assert str(class_dir) not in (out / f"{student}.txt").read_text()
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [*(f"{s}.json" for s in STUDENTS), *(f"{s}.txt" for s in STUDENTS), "grades.csv"])
 
