@@ -211,11 +211,7 @@ def format_report(report: Report, for_student: bool = False) -> str:
                      f"above and submit again.")
         return "\n".join(lines)
     shown = [t for t in report.tests if not for_student or t.visibility == "visible"]
-    for test in shown:
-        mark = "PASS" if test.score >= test.max_score else "FAIL"
-        lines.append(f"  {mark} {test.score:g}/{test.max_score:g}  {test.name}")
-        if mark == "FAIL":
-            lines.append(f"         {test.output}")
+    lines += test_lines(shown, indent="  ")
     if len(shown) < len(report.tests):
         lines.append(f"  ({len(report.tests) - len(shown)} more tests are not shown)")
     if not for_student:
@@ -225,6 +221,17 @@ def format_report(report: Report, for_student: bool = False) -> str:
         lines.append(f"  the submission printed {len(report.printed)} characters (first line: "
                      f"{_printable(first)!r})")
     return "\n".join(lines)
+
+
+def test_lines(tests: list[TestResult], indent: str = "") -> list[str]:
+    """One line per test (PASS/FAIL, points, name) and the reason under each failure."""
+    lines = []
+    for test in tests:
+        mark = "PASS" if test.score >= test.max_score else "FAIL"
+        lines.append(f"{indent}{mark} {test.score:g}/{test.max_score:g}  {test.name}")
+        if mark == "FAIL":
+            lines.append(f"{indent}       {test.output}")
+    return lines
 
 
 def _printable(text: str) -> str:

@@ -20,7 +20,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from autograder.grade import Report, grade
+from autograder.grade import Report, grade, test_lines
 from autograder.rubric import load_rubric
 
 CELL_PREFIX = "check_"
@@ -33,18 +33,9 @@ def cell_group(function: str) -> str:
 
 def group_report(report: Report, group: str) -> tuple[float, list[str]]:
     """Points earned in one grade cell's group, and the lines a student reads."""
-    earned, lines = 0.0, []
-    for test in report.tests:
-        if cell_group(test.function) != group:
-            continue
-        earned += test.score
-        if test.visibility != "visible":
-            continue
-        mark = "PASS" if test.score >= test.max_score else "FAIL"
-        lines.append(f"{mark} {test.score:g}/{test.max_score:g}  {test.name}")
-        if mark == "FAIL":
-            lines.append(f"      {test.output}")
-    return round(earned, 6), lines
+    tests = [t for t in report.tests if cell_group(t.function) == group]
+    earned = sum(t.score for t in tests)
+    return round(earned, 6), test_lines([t for t in tests if t.visibility == "visible"])
 
 
 class SandboxGrades(NbGraderPreprocessor):

@@ -62,11 +62,15 @@ def _params(rng: np.random.Generator, loss: str) -> dict[str, np.ndarray]:
             for name, shape in _shapes(loss).items()}
 
 
-def _reference_net(ctx: Context, loss: str, params: dict[str, np.ndarray], reg: float = 0.0,
-                   classes: int | None = None):
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+
+
+def reference_net(ctx: Context, params: dict[str, np.ndarray], loss: str, reg: float = 0.0,
+                  classes: int | None = None):
+    """The reference TwoLayerNet with (float64 copies of) ``params`` W1, b1, W2, b2."""
     d, h = params["W1"].shape
     net = ctx.ref["two_layer_net"].TwoLayerNet(d, h, classes or HEADS[loss], reg=reg, loss=loss)
-    net.params = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
+    net.params = {name: np.array(params[name], dtype=np.float64) for name in PARAM_NAMES}
     return net
 
 
@@ -78,7 +82,7 @@ def _fixed_nets(ctx: Context, check_id: str, loss: str, reg: float = 0.0):
     _set_params(ctx, check_id, params)
     X = rng.standard_normal((N, D))
     y = rng.integers(0, HEADS[loss], size=N)
-    return Ref((check_id,)), _reference_net(ctx, loss, params, reg), X, y
+    return Ref((check_id,)), reference_net(ctx, params, loss, reg), X, y
 
 
 # -- __init__ -------------------------------------------------------------------
@@ -220,7 +224,7 @@ def _net_cost(ctx: Context, check_id: str, loss: str) -> None:
     params = ctx.ref["two_layer_net"].TwoLayerNet(d, h, classes, loss=loss, reg=0.1,
                                                   seed=0).params
     X, y = rng.standard_normal((n, d)), rng.integers(0, classes, size=n)
-    reference = _reference_net(ctx, loss, params, reg=0.1, classes=classes)
+    reference = reference_net(ctx, params, loss, reg=0.1, classes=classes)
     seconds = _reference_seconds(reference.loss, X, y)
     budget = min(max(COST_FACTOR * seconds, COST_FLOOR), ctx.sandbox.limits.call_timeout)
     handle = f"{check_id}/large"

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from autograder.checks import Check, Context, Failed, close_check, describe
+from autograder.checks.net import PARAM_NAMES, layer_check_ids, reference_net
 from autograder.paths import DATA
 from autograder.sandbox import Ref
 
@@ -47,7 +48,6 @@ def load_dataset(name: str) -> dict[str, np.ndarray]:
 
 PROBE = {"n": 50, "d": 4, "h": 5, "classes": 3, "num_epochs": 3, "batch_size": 16,
          "learning_rate": 0.5, "lr_decay": 0.5, "seed": 7, "reg": 0.01}
-PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
 
 def _probe_params(rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -55,14 +55,6 @@ def _probe_params(rng: np.random.Generator) -> dict[str, np.ndarray]:
     shapes = {"W1": (p["d"], p["h"]), "b1": (p["h"],), "W2": (p["h"], p["classes"]),
               "b2": (p["classes"],)}
     return {name: 0.5 * rng.standard_normal(shape) for name, shape in shapes.items()}
-
-
-def _reference_net(ctx: Context, params: dict[str, np.ndarray], reg: float, loss: str,
-                   classes: int):
-    d, h = params["W1"].shape
-    net = ctx.ref["two_layer_net"].TwoLayerNet(d, h, classes, reg=reg, loss=loss)
-    net.params = {name: np.array(params[name], dtype=np.float64) for name in PARAM_NAMES}
-    return net
 
 
 def _checked_params(function: str, params: Any, shapes: dict[str, tuple[int, ...]]
@@ -103,7 +95,7 @@ def _probe_answer(ctx: Context, shapes: dict[str, tuple[int, ...]], X_train: np.
         X = np.asarray(args[1], dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != shapes["W1"][0] or X.shape[0] > 10_000:
             raise ValueError(f"X has shape {X.shape}, expected (N, {shapes['W1'][0]})")
-        net = _reference_net(ctx, params, PROBE["reg"], "softmax", PROBE["classes"])
+        net = reference_net(ctx, params, "softmax", PROBE["reg"], PROBE["classes"])
         if name == "probe_predict":
             return net.predict(X)
         y = args[2]
@@ -180,7 +172,7 @@ def _replay(ctx: Context, grouped: list[list[np.ndarray]], decay: bool = True
             ) -> dict[str, np.ndarray]:
     """The documented SGD over the batches the submission chose."""
     X, y, params = _probe_data(ctx)
-    net = _reference_net(ctx, params, PROBE["reg"], "softmax", PROBE["classes"])
+    net = reference_net(ctx, params, "softmax", PROBE["reg"], PROBE["classes"])
     lr = PROBE["learning_rate"]
     for batches in grouped:
         for batch in batches:
@@ -249,7 +241,6 @@ def _train_history(timeout: float):
 
 
 def checks(train_timeout: float = 30.0) -> list[Check]:
-    from autograder.checks.net import layer_check_ids
     layers = layer_check_ids()  # two_layer_net.py imports layers.py: replace failed ones
     return [
         Check("train_sgd", "train", "values", "train: updates params by the documented "
@@ -294,7 +285,7 @@ def training_check(rule: Any, timeout: float, needs: tuple[str, ...] = ()) -> Ch
         if all(np.array_equal(params[k], start[k]) for k in PARAM_NAMES):
             raise Failed(f"train: on {rule.name} model.params did not change from their "
                          f"initial values: train must update the net's parameters.")
-        net = _reference_net(ctx, params, hp["reg"], hp["loss"], classes)
+        net = reference_net(ctx, params, hp["loss"], hp["reg"], classes)
         accuracy = float(np.mean(net.predict(data["X_test"]) == data["y_test"]))
         summary = f"{rule.name} test accuracy {accuracy:.3f}, threshold {rule.threshold:.2f}"
         if accuracy < rule.threshold:
@@ -309,5 +300,4 @@ def training_check(rule: Any, timeout: float, needs: tuple[str, ...] = ()) -> Ch
 
 
 def dataset_checks(datasets: dict, timeout: float) -> list[Check]:
-    from autograder.checks.net import layer_check_ids
     return [training_check(rule, timeout, layer_check_ids()) for rule in datasets.values()]
