@@ -233,3 +233,9 @@ def test_links_and_fifos_in_a_batch_folder_are_listed_not_graded(tmp_path: Path,
     found, ignored = find_submissions(subs)
     assert list(found) == ["alice"]
     assert sorted(ignored) == ["carol.zip", "mallory (a link)"]
+
+
+def test_names_print_without_bidirectional_controls():
+    from autograder.batch import printable
+    assert printable("\u202eevil\u2066x\u200f") == "evilx"
+    assert printable("carol\udce9") == "carol\ufffd"

@@ -29,6 +29,7 @@ GRADER_EXPECTATIONS = {
     "relu_in_place": ("relu_forward_inputs", "in place"),
     "relu_backward_ignores_dout": ("relu_backward_gradient", "dout is not used"),
     "sigmoid_naive": ("sigmoid_stable", "Never call exp on a large positive number"),
+    "sigmoid_naive_one_over": ("sigmoid_stable", "overflow is an error in this test"),
     "softmax_no_shift": ("softmax_loss_stable", "row's maximum"),
     "softmax_missing_1_over_N": ("softmax_loss_gradient", "missing 1/N"),
     "bce_no_clip": ("bce_loss_stable", "Clip probs"),
