@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from autograder.reference import reference
+from autograder.reference_calls import call_reference_layer
 from autograder.sandbox import CallFailed, Opaque, Sandbox, SandboxRefused
 
 KINDS = ("values", "gradient", "shape", "inputs", "stability", "init", "sanity", "predict",
@@ -102,7 +103,6 @@ class Context:
 
     def answer(self, name: str, args: list[Any]) -> Any:
         """A value the worker asks for while a check's call runs (see Sandbox.on_callback)."""
-        from autograder.reference_calls import call_reference_layer
         if name in self.reference_functions:
             return call_reference_layer(name, args)
         if name.startswith("probe_") and self.probe is not None:
