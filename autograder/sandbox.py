@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import selectors
 import shutil
 import signal
 import stat
-import struct
 import subprocess
 import sys
 import sysconfig
@@ -31,11 +29,13 @@ from typing import Any
 
 import numpy as np
 
+from autograder import wire
 from autograder.paths import DATA, ROOT, RUBRIC, SOLUTIONS
 from autograder.settings import LIMIT_DEFAULTS
 
+# The worker runs without this package: it gets its own text and the framing's.
 WORKER_SOURCE = (Path(__file__).parent / "worker.py").read_text(encoding="utf-8")
-NOBODY = 65534
+WIRE_SOURCE = (Path(__file__).parent / "wire.py").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Limits:
     cpu_seconds: int = LIMIT_DEFAULTS["cpu_seconds"]
     output_bytes: int = LIMIT_DEFAULTS["output_bytes"]
     disk_mb: int = LIMIT_DEFAULTS["disk_mb"]        # the worker's folder, where it can be capped
-    processes: int = LIMIT_DEFAULTS["processes"]    # per unprivileged user, when dropping root
+    processes: int = LIMIT_DEFAULTS["processes"]    # of the worker's own uid, when leaving root
     namespaces: bool = True
     landlock: bool = True
     insecure: bool = False  # grade even where submission code cannot be isolated
@@ -161,20 +161,6 @@ def _secrets() -> list[Path]:
     return [p for p in (SOLUTIONS / "layers.py", RUBRIC, DATA / "manifest.json") if p.is_file()]
 
 
-@cache
-def unprivileged_uid() -> int | None:
-    """A uid to drop to when running as root, if that user can run Python and numpy."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        done = subprocess.run([sys.executable, "-I", "-c", "import numpy"], user=NOBODY,
-                              group=NOBODY, extra_groups=[], capture_output=True, timeout=30,
-                              cwd="/")
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return NOBODY if done.returncode == 0 else None
-
-
 def _wait(fd: int, event: int, deadline: float) -> None:
     """Return when ``fd`` is ready for ``event``; TimeoutError once ``deadline`` has passed."""
     with selectors.DefaultSelector() as selector:
@@ -184,7 +170,6 @@ def _wait(fd: int, event: int, deadline: float) -> None:
             raise TimeoutError
 
 
-# The worker has its own copies of the framing helpers: it runs without this package.
 def _read_exact(fd: int, n: int, deadline: float) -> bytes:
     chunks = []
     while n:
@@ -217,53 +202,8 @@ def _clean(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _pack(header: dict, arrays: dict[str, np.ndarray]) -> bytes:
-    """Frame a message: JSON header (with each array's key, dtype and shape), raw bytes."""
-    specs, chunks = [], []
-    for key, value in arrays.items():
-        value = np.asarray(value, order="C")
-        specs.append([key, value.dtype.str, list(value.shape)])
-        chunks.append(value.tobytes())
-    head = json.dumps({**header, "arrays": specs}).encode()
-    payload = b"".join(chunks)
-    return struct.pack(">I", len(head)) + head + struct.pack(">I", len(payload)) + payload
-
-
-MAX_HEADER = 1024 * 1024           # a reply's JSON: descriptors only
-MAX_PAYLOAD = 16 * 1024 * 1024     # a reply's arrays: the largest real one is ~3 MiB
-_NUMERIC_DTYPE = re.compile(r"[<>|=]?[biuf][1248]")  # never object or structured dtypes
-
-
-def _arrays(specs: Any, payload: bytes) -> dict[str, np.ndarray]:
-    """The arrays a message's header describes, read from its payload; ValueError if off."""
-    arrays, offset = {}, 0
-    for key, dtype, shape in specs:
-        if not (isinstance(dtype, str) and _NUMERIC_DTYPE.fullmatch(dtype)
-                and all(isinstance(n, int) and n >= 0 for n in shape)):
-            raise ValueError("unreadable array")
-        kind = np.dtype(dtype)
-        count = int(np.prod(shape, dtype=np.int64))
-        if offset + count * kind.itemsize > len(payload):
-            raise ValueError("payload too short")
-        arrays[str(key)] = np.frombuffer(payload, kind, count, offset).reshape(tuple(shape)).copy()
-        offset += count * kind.itemsize
-    if offset != len(payload):
-        raise ValueError("payload too long")
-    return arrays
-
-
 def _receive(fd: int, deadline: float) -> tuple[dict, dict[str, np.ndarray]]:
-    size = struct.unpack(">I", _read_exact(fd, 4, deadline))[0]
-    if size > MAX_HEADER:
-        raise ValueError("header too large")
-    header = json.loads(_read_exact(fd, size, deadline))
-    if not isinstance(header, dict) or not isinstance(header.get("arrays", []), list):
-        raise ValueError("malformed header")
-    size = struct.unpack(">I", _read_exact(fd, 4, deadline))[0]
-    if size > MAX_PAYLOAD:
-        raise ValueError("payload too large")
-    payload = _read_exact(fd, size, deadline) if size else b""
-    return header, _arrays(header.get("arrays", []), payload)
+    return wire.receive(lambda n: _read_exact(fd, n, deadline), wire.MAX_REPLY_PAYLOAD)
 
 
 def decode(descriptor: Any, arrays: dict[str, np.ndarray]) -> Any:
@@ -347,19 +287,15 @@ class Sandbox:
         for path in sorted(self.submission.iterdir())[:MAX_COPIED_FILES]:
             if path.suffix == ".py" and budget > 0:
                 budget -= _copy_regular_file(path, self._workdir / path.name, budget)
-        drop = unprivileged_uid()
-        if drop is not None:
-            for path in [self._workdir, *self._workdir.iterdir()]:
-                os.chown(path, drop, drop)
         # Folders to cover in the worker's mount namespace (a fallback for Landlock);
         # never one that holds the worker's own folder or the Python it runs.
         needed = (self._workdir, Path(sys.prefix).resolve(), Path(np.__file__).resolve())
         hide = [str(p) for p in (SOLUTIONS, DATA, Path(__file__).parent, ROOT / "tests",
-                                 *self.hide)
+                                 Path("/dev/shm"), *self.hide)
                 if p.is_dir() and not any(n.is_relative_to(p.resolve()) for n in needed)]
         config = {"workdir": str(self._workdir), "memory_mb": self.limits.memory_mb,
                   "cpu_seconds": self.limits.cpu_seconds,
-                  "output_bytes": self.limits.output_bytes, "drop_to_uid": drop,
+                  "output_bytes": self.limits.output_bytes,
                   "disk_mb": self.limits.disk_mb, "processes": self.limits.processes,
                   "namespaces": self.limits.namespaces, "landlock": self.limits.landlock,
                   "readable": _readable_paths(), "hide": hide,
@@ -370,7 +306,7 @@ class Sandbox:
             # Not -I: it would ignore PYTHONHASHSEED. The environment is ours anyway,
             # -s skips the user's site-packages, and the worker starts in "/" and drops
             # the current folder from sys.path before it imports anything.
-            [sys.executable, "-s", "-B", "-c", WORKER_SOURCE, json.dumps(config)],
+            [sys.executable, "-s", "-B", "-c", WORKER_SOURCE, json.dumps(config), WIRE_SOURCE],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             cwd="/", env=_clean_env(self._workdir), start_new_session=True)
         os.set_blocking(self._process.stdin.fileno(), False)
@@ -393,9 +329,10 @@ class Sandbox:
                     raise SandboxRefused(
                         f"submission code cannot be isolated here: {problem}. Grade on a "
                         f"Linux kernel with Landlock and unprivileged user namespaces, or as "
-                        f"root where an unprivileged user can run Python (and cannot read "
-                        f"the grader's files); or pass --insecure to grade anyway, only for "
-                        f"code you trust. (Protections seen: {'; '.join(self.protections)})")
+                        f"root with Python readable by other users and the grader's files "
+                        f"not (chmod -R o-rwx on them); or pass --insecure to grade anyway, "
+                        f"only for code you trust. (Protections seen: "
+                        f"{'; '.join(self.protections)})")
                 if problem:
                     self.protections.append(f"INSECURE: graded without isolation ({problem})")
                 return
@@ -433,12 +370,12 @@ class Sandbox:
         """Ask a live worker for its peak memory, then to stop; never raises."""
         try:
             deadline = time.monotonic() + 1.0
-            _write_exact(process.stdin.fileno(), _pack({"op": "usage"}, {}), deadline)
+            _write_exact(process.stdin.fileno(), wire.pack({"op": "usage"}, {}), deadline)
             header, arrays = _receive(process.stdout.fileno(), deadline)
             usage = decode(header.get("result"), arrays)
             if isinstance(usage, np.ndarray) and usage.shape == (2,):
                 self.peak_memory_mib = max(self.peak_memory_mib, float(usage[0]) / 1024)
-            _write_exact(process.stdin.fileno(), _pack({"op": "stop"}, {}), deadline)
+            _write_exact(process.stdin.fileno(), wire.pack({"op": "stop"}, {}), deadline)
             process.wait(timeout=1.0)
         except Exception:  # a dead, stuck or lying worker is killed next anyway
             pass
@@ -515,7 +452,7 @@ class Sandbox:
             arrays = {}
             reply = {"ok": False, "error": _clean(str(error), 300)}
         try:
-            _write_exact(self._process.stdin.fileno(), _pack(reply, arrays), deadline)
+            _write_exact(self._process.stdin.fileno(), wire.pack(reply, arrays), deadline)
         except TimeoutError:
             self._stop()
             raise CallFailed("timeout", f"timed out while {what} (the submission's process "
@@ -545,7 +482,7 @@ class Sandbox:
         assert self._process is not None
         deadline = min(time.monotonic() + (timeout or self.limits.call_timeout), self._deadline)
         try:
-            _write_exact(self._process.stdin.fileno(), _pack(header, arrays or {}), deadline)
+            _write_exact(self._process.stdin.fileno(), wire.pack(header, arrays or {}), deadline)
         except TimeoutError:
             self._stop()
             raise CallFailed("timeout", f"timed out after {timeout or self.limits.call_timeout:g}"

@@ -53,7 +53,8 @@ LIMITS = (
     Setting("output_bytes", int, 1_000_000, "what the submission may print or write, bytes",
             1000, 100_000_000),
     Setting("disk_mb", int, 64, "what the submission may write into its folder, MiB", 1, 4096),
-    Setting("processes", int, 256, "processes the unprivileged grading user may run", 1,
+    Setting("processes", int, 2, "processes and threads of the worker's own uid when "
+            "grading as root; the worker itself is 2, so 2 lets submissions start none", 2,
             4096),
 )
 

@@ -1,22 +1,19 @@
 """The grading worker: the only process that runs submission code.
 
-autograder.sandbox starts it as ``python -s -B -c <this file's text> <config JSON>``
-in a fresh temporary folder holding a copy of the submission. Before it
-imports any submission file it locks itself in: resource limits, an
-unprivileged user when started as root, new user, network, mount and pid
-namespaces, and a Landlock ruleset that lets it read only the Python
-installation and the submission folder. Then it serves requests from the
-grader over its stdin/stdout pipes until told to stop.
+autograder.sandbox starts it as ``python -s -B -c <this file's text> <config JSON>
+<wire.py's text>`` in a fresh temporary folder holding a copy of the submission.
+Before it imports any submission file it locks itself in: resource limits, a
+uid of its own when started as root (never real root), new user, network,
+mount and pid namespaces, and a Landlock ruleset that lets it read only the
+Python installation and the submission folder. Then it serves requests from
+the grader over its stdin/stdout pipes until told to stop.
 
 It depends on the standard library and numpy only, and is never imported by
 the grader: it reaches the child as source text, so the child needs no read
-access to the grader's package (where the rubric lives).
-
-Wire format, both ways: a 4-byte big-endian length, a JSON header of that
-length (listing each array's key, dtype and shape), then a 4-byte length and
-the arrays' raw bytes: numbers only, never pickles. Values come back as descriptors: {"array": key},
-{"none": true}, {"seq": [...], "type": name}, {"map": {...}},
-{"other": type name}.
+access to the grader's package (where the rubric lives). Messages are framed
+by autograder/wire.py, shared with the grader. Values come back as
+descriptors: {"array": key}, {"none": true}, {"seq": [...], "type": name},
+{"map": {...}}, {"other": type name}.
 """
 
 import sys
@@ -31,15 +28,34 @@ import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
 import signal  # noqa: E402
-import struct  # noqa: E402
+import stat  # noqa: E402
 import traceback  # noqa: E402
 import types  # noqa: E402
 
+
+def _load_wire():
+    """autograder/wire.py, whose text the grader passes as this program's last argument."""
+    module = types.ModuleType("wire")
+    exec(compile(sys.argv[2], "wire.py", "exec"), module.__dict__)
+    return module
+
+
+wire = _load_wire()
 PROTECTIONS = []  # what took effect, reported to the grader in the hello message
 ISOLATION = {"namespaces": False, "landlock": False, "unprivileged": False,
              "secrets_readable": []}  # the same, as facts the grader decides on
 CONFIG = {}  # the grader's settings for this worker
 MAX_OPEN_FILES = 64
+# A uid of this worker's own when started as root: its pid is unique while it
+# runs, so no two workers share a uid (and none can signal another), and
+# RLIMIT_NPROC, counted per uid, caps this worker's processes alone.
+WORKER_UID_BASE = 1_600_000_000
+
+# Kernel constants (linux/prctl.h, linux/sched.h, linux/mount.h, linux/landlock.h).
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND = 1, 2, 4, 32, 4096
+MS_REC, MS_PRIVATE = 0x4000, 0x40000
 
 
 # --- locking in ------------------------------------------------------------
@@ -48,48 +64,127 @@ def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
 
+def _error():
+    return os.strerror(ctypes.get_errno())
+
+
 def die_with_parent():
     """SIGKILL this process when its parent dies: a killed grader leaves no worker behind."""
-    _libc().prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(f"prctl(PR_SET_PDEATHSIG) failed: {_error()}")
 
 
 def set_limits(config):
     mb = 1024 * 1024
     limits = [
-        (resource.RLIMIT_AS, config["memory_mb"] * mb, "memory"),
-        (resource.RLIMIT_CPU, config["cpu_seconds"], "CPU time"),
-        (resource.RLIMIT_CORE, 0, "core dumps"),
-        # Few files open at once: no hoard of memfds outside the address-space cap.
-        (resource.RLIMIT_NOFILE, MAX_OPEN_FILES, "open files"),
+        (resource.RLIMIT_AS, config["memory_mb"] * mb),
+        (resource.RLIMIT_CPU, config["cpu_seconds"]),
+        (resource.RLIMIT_CORE, 0),
+        # Few files open at once: no hoard of memfds outside the address-space cap
+        # (each is also held to RLIMIT_FSIZE, set last).
+        (resource.RLIMIT_NOFILE, MAX_OPEN_FILES),
     ]
-    for kind, value, _ in limits:
+    for kind, value in limits:
         hard = value + 1 if kind == resource.RLIMIT_CPU else value
         resource.setrlimit(kind, (value, hard))
     # Writing past the file-size cap must fail the write, not kill the worker.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    PROTECTIONS.append(f"limits: {config['memory_mb']} MiB memory, "
-                       f"{config['cpu_seconds']} s CPU, {config['output_bytes']} bytes output, "
-                       f"{MAX_OPEN_FILES} open files")
+    PROTECTIONS.append(f"limits: {config['memory_mb']} MiB memory per process, "
+                       f"{config['cpu_seconds']} s CPU, {config['output_bytes']} bytes per "
+                       f"file written, {MAX_OPEN_FILES} open files")
 
 
-def drop_privileges(config):
-    if os.geteuid() != 0:
-        return
-    uid = config.get("drop_to_uid")
-    if uid is None:
-        PROTECTIONS.append("running as root: no unprivileged user could run Python here")
-        return
+def leave_root(config):
+    """Never run submission code as real root: switch to a uid of this worker's own.
+
+    The Python this worker runs may live where only root can enter (a venv
+    under /root): in a mount namespace of its own, made while still root, the
+    folders that keep it out are covered by a tmpfs holding just what the
+    worker must read, so the new uid reaches Python and nothing else there.
+    """
+    uid = WORKER_UID_BASE + os.getpid()
+    needed = [*config["readable"], config["workdir"]]
+    closed = _closed_folders(needed)
+    if closed:
+        problem = _reach_through(closed, needed)
+        if problem:
+            PROTECTIONS.append(f"running as root: {problem}, so no other uid can run Python "
+                               f"here")
+            return
+    for path in [config["workdir"], *(os.path.join(config["workdir"], name)
+                                      for name in os.listdir(config["workdir"]))]:
+        os.chown(path, uid, uid, follow_symlinks=False)
     os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
-    # Counted per user, so only meaningful for an unprivileged one: no fork bombs.
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    # Counted per uid, and this uid is this worker's alone: its whole process count.
     resource.setrlimit(resource.RLIMIT_NPROC, (config["processes"], config["processes"]))
-    PROTECTIONS.append(f"dropped root to uid {uid} (at most {config['processes']} processes)")
+    reached = f", Python reached through {len(closed)} covered folders" if closed else ""
+    PROTECTIONS.append(f"not root: uid {uid}, this worker's own (at most "
+                       f"{config['processes']} processes{reached})")
     ISOLATION["unprivileged"] = True
 
 
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 1, 2, 4, 0x4000, 0x40000
+def _closed_folders(paths):
+    """The top-most folders on the way to ``paths`` that other users may not enter."""
+    closed = set()
+    for path in paths:
+        for folder in reversed(_ancestors(path)):
+            if folder in closed:
+                break
+            if not os.stat(folder).st_mode & stat.S_IXOTH:
+                closed.add(folder)
+                break
+    return sorted(closed)
+
+
+def _ancestors(path):
+    """The folders above ``path``, nearest first, "/" left out."""
+    found, folder = [], os.path.dirname(path)
+    while folder != "/":
+        found.append(folder)
+        folder = os.path.dirname(folder)
+    return found
+
+
+def _reach_through(closed, needed):
+    """Cover each closed folder with an open tmpfs holding bind mounts of the needed
+    paths beneath it; None when done, else what failed."""
+    libc = _libc()
+    if libc.unshare(CLONE_NEWNS) != 0:
+        return f"no mount namespace ({_error()})"
+    if libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return f"mounts not private ({_error()})"
+    for folder in closed:
+        # Paths beneath the folder stay reachable, once it is covered, through a
+        # descriptor opened before: /proc/self/fd/N/... looks up the original.
+        original = os.open(folder, os.O_PATH | os.O_CLOEXEC)
+        if libc.mount(b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                      b"size=64k,mode=0755") != 0:
+            return f"{folder} could not be covered ({_error()})"
+        for path in needed:
+            if not path.startswith(folder + "/"):
+                continue
+            source = f"/proc/self/fd/{original}/{os.path.relpath(path, folder)}"
+            if os.path.isdir(source):
+                os.makedirs(path, mode=0o755, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+            if libc.mount(source.encode(), path.encode(), None, MS_BIND | MS_REC, None) != 0:
+                return f"{path} could not be bound ({_error()})"
+        # The new folders keep their originals' times: Python's import system
+        # lists a folder again only when its mtime changes, and under Landlock
+        # the standard library's folder cannot be listed.
+        made = {os.path.dirname(p) for p in needed if p.startswith(folder + "/")}
+        for path in made | {a for p in made for a in _ancestors(p) if a.startswith(folder)}:
+            times = os.stat(f"/proc/self/fd/{original}/{os.path.relpath(path, folder)}")
+            os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
+        os.close(original)
+        if libc.mount(None, folder.encode(), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+                      None) != 0:
+            return f"{folder} could not be made read-only ({_error()})"
+    return None
 
 
 def enter_namespaces(config):
@@ -98,7 +193,7 @@ def enter_namespaces(config):
     uid, gid = os.getuid(), os.getgid()
     flags = CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID
     if libc.unshare(flags) != 0:
-        PROTECTIONS.append(f"namespaces: unavailable ({os.strerror(ctypes.get_errno())})")
+        PROTECTIONS.append(f"namespaces: unavailable ({_error()})")
         return True
     _map_ids(uid, gid)
     private = libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == 0
@@ -109,8 +204,8 @@ def enter_namespaces(config):
     if hidden and libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0:
         _map_ids(uid, gid)
     disk = f", its folder capped at {config['disk_mb']} MiB" if bounded else ""
-    PROTECTIONS.append(f"namespaces: user, network (no interfaces), pid, mount "
-                       f"({hidden} grader folders hidden{disk})")
+    PROTECTIONS.append(f"namespaces: user (uid {uid} inside and out), network (no "
+                       f"interfaces), pid, mount ({hidden} grader folders hidden{disk})")
     ISOLATION["namespaces"] = True
     # The pid namespace takes effect for children: fork, and let the child be
     # its init, so that when it dies every process it started dies with it.
@@ -125,7 +220,7 @@ def enter_namespaces(config):
         os.close(go_read)
         return True
     os.close(go_read)
-    _send_raw(config["_resp_fd"], {"pid": child})
+    send(config["_resp_fd"], {"pid": child})
     os.write(go_write, b"1")
     os.close(go_write)
     _, status = os.waitpid(child, 0)
@@ -135,20 +230,20 @@ def enter_namespaces(config):
 
 def _map_ids(uid, gid):
     """Keep our own uid and gid inside a new user namespace."""
-    # After dropping root the process is not dumpable, which makes /proc/self
+    # After leaving root the process is not dumpable, which makes /proc/self
     # root's and the maps unwritable: dumpable just for the writes.
     libc = _libc()
-    libc.prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE
+    libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
     try:
         for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"),
                            ("gid_map", f"{gid} {gid} 1")):
             try:
                 with open(f"/proc/self/{name}", "w") as f:
                     f.write(text)
-            except OSError:
-                pass
+            except OSError as error:  # then the ids show as the overflow id inside
+                PROTECTIONS.append(f"namespaces: could not write {name} ({error.strerror})")
     finally:
-        libc.prctl(4, 0, 0, 0, 0)
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def _bounded_workdir(libc, workdir, megabytes):
@@ -180,13 +275,20 @@ def _hide_paths(libc, paths):
 
 
 # Landlock (Linux >= 5.13), through raw syscalls: the standard library has no binding.
-_SYS = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}
-_FS_READ = (1 << 0) | (1 << 2) | (1 << 3)       # execute, read file, read dir
-_FS_ALL_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15) - 1}
+SYSCALLS = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}  # create, add rule, restrict
+LANDLOCK_CREATE_RULESET_VERSION = 1
+LANDLOCK_RULE_PATH_BENEATH = 1
+FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+FS_TRUNCATE, FS_IOCTL_DEV = 1 << 14, 1 << 15
+FS_FILE_ONLY = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV
+FS_READ = FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
+NET_BIND_TCP, NET_CONNECT_TCP = 1 << 0, 1 << 1                      # ABI 4
+SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1           # ABI 6
+FS_ALL_BY_ABI = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15) - 1}
 
 
 def _fs_all(abi):
-    return _FS_ALL_BY_ABI.get(abi, (1 << 16) - 1)
+    return FS_ALL_BY_ABI.get(abi, (1 << 16) - 1)
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -199,40 +301,49 @@ class _PathBeneath(ctypes.Structure):
 
 
 def apply_landlock(config):
-    numbers = _SYS.get(os.uname().machine)
+    numbers = SYSCALLS.get(os.uname().machine)
     if numbers is None:
         PROTECTIONS.append("landlock: unsupported architecture")
         return
     create, add_rule, restrict = numbers
     libc = _libc()
     libc.syscall.restype = ctypes.c_long
-    abi = libc.syscall(create, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    abi = libc.syscall(create, None, ctypes.c_size_t(0),
+                       ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))
     if abi < 1:
-        PROTECTIONS.append(f"landlock: unavailable ({os.strerror(ctypes.get_errno())})")
+        PROTECTIONS.append(f"landlock: unavailable ({_error()})")
         return
-    attr = _RulesetAttr(_fs_all(abi), 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
+    net = NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0
+    scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0
+    attr = _RulesetAttr(_fs_all(abi), net, scoped)
     size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
     ruleset = libc.syscall(create, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if ruleset < 0:
-        reason = os.strerror(ctypes.get_errno())
-        PROTECTIONS.append(f"landlock: could not create a ruleset ({reason})")
+        PROTECTIONS.append(f"landlock: could not create a ruleset ({_error()})")
         return
-    rules = [(path, _FS_READ) for path in config["readable"]]
-    rules += [(config["workdir"], _fs_all(abi)), ("/dev/null", (1 << 1) | (1 << 2))]
+    rules = [(path, FS_READ) for path in config["readable"]]
+    rules += [(config["workdir"], _fs_all(abi)), ("/dev/null", FS_WRITE_FILE | FS_READ_FILE)]
     for path, access in rules:
         try:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
         except OSError:
-            continue
+            continue  # not on this machine: nothing to allow
         if not os.path.isdir(path):
-            access &= (1 << 0) | (1 << 1) | (1 << 2) | (1 << 14) | (1 << 15)
+            access &= FS_FILE_ONLY
         rule = _PathBeneath(access & _fs_all(abi), fd)
-        libc.syscall(add_rule, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule),
-                     ctypes.c_uint32(0))
+        added = libc.syscall(add_rule, ctypes.c_int(ruleset),
+                             ctypes.c_int(LANDLOCK_RULE_PATH_BENEATH), ctypes.byref(rule),
+                             ctypes.c_uint32(0))
         os.close(fd)
-    libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS, required by landlock_restrict_self
+        if added != 0:  # restricting now might lock Python out: report, do not restrict
+            PROTECTIONS.append(f"landlock: could not allow {path} ({_error()})")
+            os.close(ruleset)
+            return
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:  # landlock_restrict_self needs it
+        PROTECTIONS.append(f"landlock: no_new_privs refused ({_error()})")
+        return
     if libc.syscall(restrict, ctypes.c_int(ruleset), ctypes.c_uint32(0)) != 0:
-        PROTECTIONS.append(f"landlock: restrict failed ({os.strerror(ctypes.get_errno())})")
+        PROTECTIONS.append(f"landlock: restrict failed ({_error()})")
         return
     os.close(ruleset)
     scope = ", no signals to or sockets with outside processes" if abi >= 6 else ""
@@ -514,32 +625,12 @@ def _write_all(fd, data):
         view = view[os.write(fd, view):]
 
 
-def _send_raw(fd, header, payload=b""):
-    head = json.dumps(header).encode()
-    _write_all(fd, struct.pack(">I", len(head)) + head + struct.pack(">I", len(payload)) + payload)
-
-
 def receive(fd):
-    import numpy as np
-    header = json.loads(_read_exact(fd, struct.unpack(">I", _read_exact(fd, 4))[0]))
-    payload = _read_exact(fd, struct.unpack(">I", _read_exact(fd, 4))[0])
-    arrays, offset = {}, 0
-    for key, dtype, shape in header.get("arrays", []):
-        kind = np.dtype(dtype)
-        count = int(np.prod(shape, dtype=np.int64))
-        arrays[key] = np.frombuffer(payload, kind, count, offset).reshape(tuple(shape)).copy()
-        offset += count * kind.itemsize
-    return header, arrays
+    return wire.receive(lambda n: _read_exact(fd, n), wire.MAX_REQUEST_PAYLOAD)
 
 
-def send(fd, header, arrays):
-    import numpy as np
-    specs, chunks = [], []
-    for key, value in arrays.items():
-        value = np.asarray(value, order="C")
-        specs.append([key, value.dtype.str, list(value.shape)])
-        chunks.append(value.tobytes())
-    _send_raw(fd, {**header, "arrays": specs}, b"".join(chunks))
+def send(fd, header, arrays=None):
+    _write_all(fd, wire.pack(header, arrays or {}))
 
 
 class CappedStream:
@@ -571,7 +662,8 @@ def lock_in(config):
     import numpy  # noqa: F401  (loaded before the lock, with its shared libraries)
 
     set_limits(config)
-    drop_privileges(config)
+    if os.geteuid() == 0:
+        leave_root(config)
     if config["namespaces"]:
         enter_namespaces(config)
     else:
@@ -600,7 +692,7 @@ def main():
     try:
         lock_in(config)
     except Exception as error:  # the grader's problem, not the submission's: say what
-        _send_raw(response_fd, {"fatal": f"{type(error).__name__}: {error}"})
+        send(response_fd, {"fatal": f"{type(error).__name__}: {error}"})
         os._exit(1)
     local = [f[:-3] for f in os.listdir(".") if f.endswith(".py")]
     guard = ImportGuard(local)
@@ -615,7 +707,7 @@ def main():
             ISOLATION["secrets_readable"].append(path)
         except OSError:
             pass
-    _send_raw(response_fd, {"hello": True, "protections": PROTECTIONS, "isolation": ISOLATION})
+    send(response_fd, {"hello": True, "protections": PROTECTIONS, "isolation": ISOLATION})
     handles, loaded = {}, {}
     while True:
         try:
