@@ -175,8 +175,9 @@ def grade(path: Path, rubric: Rubric | None = None, hide: tuple[Path, ...] = ())
             # The folder the submission came from may hold other students' work.
             outcomes, sandbox = run_checks(folder, checks, rubric, rubric.seed, problem,
                                            hide=(Path(path).resolve().parent, *hide))
-            protections, printed, peak = (sandbox.protections, sandbox.output,
-                                          sandbox.peak_memory_mib)
+            stats = sandbox.stats()
+            protections, printed, peak = (list(stats.protections), stats.output,
+                                          stats.peak_memory_mib)
         except (KeyboardInterrupt, SystemExit, DataError, SandboxRefused):
             raise
         except Exception as error:  # the grader's own failure: a complete zero, with why

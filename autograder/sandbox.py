@@ -77,6 +77,15 @@ def isolation_problem(isolation: Any) -> str | None:
     return "; ".join(problems) or None
 
 
+@dataclass(frozen=True)
+class SandboxStats:
+    """What a sandbox saw, once its workers are done."""
+
+    protections: tuple[str, ...]   # what took effect, as the worker reported it
+    output: str                    # what the submission printed, first 4000 characters
+    peak_memory_mib: float         # the largest any of its workers grew to
+
+
 class CallFailed(Exception):
     """A call into the submission did not return a value.
 
@@ -389,6 +398,9 @@ class Sandbox:
         with os.fdopen(fd, "rb") as f:
             if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 self.output += f.read(4000).decode("utf-8", "replace")
+
+    def stats(self) -> SandboxStats:
+        return SandboxStats(tuple(self.protections), self.output, self.peak_memory_mib)
 
     def close(self) -> None:
         """End the worker and every process it started; remove its folder."""
