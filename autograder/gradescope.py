@@ -21,6 +21,7 @@ from pathlib import Path
 from autograder.files import atomic_path
 from autograder.paths import DATA, PACKAGE, SOLUTIONS
 from autograder.rubric import RUBRIC, load_rubric
+from autograder.submission import STUDENT_MODULES
 
 # What grading imports at run time (scikit-learn, pytest, ... are not needed).
 NUMPY_REQUIREMENT = "numpy>=1.24"
@@ -96,7 +97,7 @@ def bundle_files() -> dict[str, Path]:
     for path in _package_files(PACKAGE):
         files[f"autograder/{path.relative_to(PACKAGE).as_posix()}"] = path
     solutions = SOLUTIONS
-    for name in ("layers.py", "two_layer_net.py"):
+    for name in STUDENT_MODULES:
         if not (solutions / name).is_file():
             raise BundleError(f"the reference {solutions / name} is missing")
     for path in sorted(solutions.glob("*.py")):

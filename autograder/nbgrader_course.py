@@ -12,11 +12,12 @@ from pathlib import Path
 
 from autograder.paths import SOLUTIONS
 from autograder.rubric import Rubric, load_rubric
+from autograder.submission import STUDENT_MODULES
 
 ASSIGNMENT_ID = "backprop"
 NOTEBOOK = "backprop.ipynb"
 # The files students edit: nbgrader autograde must keep the student's copies.
-STUDENT_EDITED = ("layers.py", "two_layer_net.py")
+STUDENT_EDITED = STUDENT_MODULES
 
 
 def function_points(rubric: Rubric) -> dict[str, float]:

@@ -24,6 +24,7 @@ from autograder.paths import ASSIGNMENT, SOLUTIONS
 STUDENT_FILES = (
     "layers.py",
     "two_layer_net.py",
+    "fc_net.py",
     "gradient_check.py",
     "feedback.py",
     "test_layers.py",

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-STUDENT_MODULES = ("layers.py", "two_layer_net.py")
+STUDENT_MODULES = ("layers.py", "two_layer_net.py", "fc_net.py")  # the files students write
 MAX_FILES = 200
 MAX_FILE_BYTES = 2_000_000
 MAX_ARCHIVE_BYTES = 20_000_000

@@ -181,3 +181,53 @@ def bce_loss(probs, y):
     dprobs = (p - y) / (p * (1.0 - p)) / n
     ### END SOLUTION
     return float(loss), dprobs
+
+
+def mse_loss(preds, y):
+    """Mean squared error over the batch.
+
+    loss = (1/N) sum_i sum_k (preds[i, k] - y[i, k])**2
+
+    Inputs:
+    - preds: (N,) or (N, K) predictions.
+    - y: targets, the same shape as preds.
+
+    Returns a tuple of:
+    - loss: float, the squared errors summed over outputs and averaged over
+      the N examples.
+    - dpreds: gradient of loss with respect to preds, the shape of preds.
+    """
+    ### BEGIN SOLUTION hint: loss (float) sums the squared differences over outputs and averages over the N rows; dpreds has preds' shape; mind the 1/N
+    n = preds.shape[0]
+    diff = preds - y
+    loss = np.sum(diff * diff) / n
+    dpreds = 2.0 * diff / n
+    ### END SOLUTION
+    return float(loss), dpreds
+
+
+def affine_jacobians(x, w, b):
+    """The explicit Jacobians of one example's affine output a = x w + b.
+
+    Backward never builds these; this function is here so that you derive
+    them once, entry by entry, and see how large they are.
+
+    Inputs:
+    - x: (D,) one input.
+    - w: (D, M) weights.
+    - b: (M,) biases.
+
+    Returns a tuple of:
+    - da_dx: (M, D) with da_dx[j, i] = d a[j] / d x[i].
+    - da_dw: (M, D, M) with da_dw[j, i, k] = d a[j] / d w[i, k].
+    - da_db: (M, M) with da_db[j, k] = d a[j] / d b[k].
+    """
+    ### BEGIN SOLUTION hint: write a[j] as a sum over i; then ask, for each entry of x, w and b, which a[j] it appears in and with what factor
+    d, m = w.shape
+    da_dx = w.T.copy()
+    da_dw = np.zeros((m, d, m))
+    for j in range(m):
+        da_dw[j, :, j] = x
+    da_db = np.eye(m)
+    ### END SOLUTION
+    return da_dx, da_dw, da_db

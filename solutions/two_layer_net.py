@@ -136,17 +136,21 @@ def train(model, X, y, X_val=None, y_val=None, *, learning_rate, num_epochs,
     epoch the learning rate is multiplied by lr_decay.
 
     Inputs:
-    - model: a TwoLayerNet (anything with .params, .loss and .predict).
-    - X: (N, D) training inputs; y: (N,) integer labels.
+    - model: a TwoLayerNet or FullyConnectedNet (anything with .params,
+      .loss and .predict).
+    - X: (N, D) training inputs; y: (N,) integer labels, or (N, K) targets
+      for a regression model (model.loss_type == "mse").
     - X_val: (N_val, D) validation inputs and y_val: (N_val,) labels, or None.
     - learning_rate, num_epochs, batch_size, lr_decay: as above.
     - seed: seed for the shuffles.
-    - verbose: print the loss and accuracies after each epoch.
+    - verbose: print, after each epoch, the mean loss of its steps and the
+      accuracies.
 
     Returns:
     - history: dict with "loss" (list of floats, one per step),
       "train_acc" (one float per epoch, on all of X) and "val_acc" (one
-      float per epoch, empty when X_val is None).
+      float per epoch, empty when X_val is None). A regression model has no
+      accuracy: both lists stay empty.
     """
     history = {"loss": [], "train_acc": [], "val_acc": []}
     ### BEGIN SOLUTION hint: per epoch, permute the N indices once, step through batches updating model.params, then record accuracies in history
@@ -160,13 +164,18 @@ def train(model, X, y, X_val=None, y_val=None, *, learning_rate, num_epochs,
             for name, grad in grads.items():
                 model.params[name] -= learning_rate * grad
             history["loss"].append(loss)
-        history["train_acc"].append(float(np.mean(model.predict(X) == y)))
-        if X_val is not None:
-            history["val_acc"].append(float(np.mean(model.predict(X_val) == y_val)))
+        if getattr(model, "loss_type", None) != "mse":
+            history["train_acc"].append(float(np.mean(model.predict(X) == y)))
+            if X_val is not None:
+                history["val_acc"].append(float(np.mean(model.predict(X_val) == y_val)))
         learning_rate *= lr_decay
         if verbose:
-            val = f", val acc {history['val_acc'][-1]:.3f}" if X_val is not None else ""
-            print(f"epoch {epoch + 1}/{num_epochs}: loss {history['loss'][-1]:.4f}, "
-                  f"train acc {history['train_acc'][-1]:.3f}{val}")
+            steps = -(-n // batch_size)  # this epoch's steps
+            line = f"epoch {epoch + 1}/{num_epochs}: mean loss {np.mean(history['loss'][-steps:]):.4f}"
+            if history["train_acc"]:
+                line += f", train acc {history['train_acc'][-1]:.3f}"
+            if history["val_acc"]:
+                line += f", val acc {history['val_acc'][-1]:.3f}"
+            print(line)
     ### END SOLUTION
     return history

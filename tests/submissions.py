@@ -13,7 +13,7 @@ from pathlib import Path
 
 from autograder.paths import ASSIGNMENT, SOLUTIONS
 
-EDITED_FILES = ("layers.py", "two_layer_net.py")
+EDITED_FILES = ("layers.py", "two_layer_net.py", "fc_net.py")
 
 
 @dataclass(frozen=True)
