@@ -118,7 +118,7 @@ def _judge(check: Check, ctx: Context, every: list[Check]) -> tuple[bool, str]:
         return False, (f"{check.function}: no points yet: this check counts only once "
                        f"{check.function} computes the right values ({check.awarded_if} "
                        f"fails).")
-    note = _use_reference_layers(ctx, every) if check.module == "two_layer_net" else ""
+    note = _use_reference_layers(ctx, every) if check.module != "layers" else ""
     passed, output = run_check(check, ctx)
     return passed, output + note
 

@@ -32,12 +32,12 @@ def _load(name: str) -> ModuleType:
 
 @cache
 def reference() -> dict[str, ModuleType]:
-    """The reference modules by their file names: layers, two_layer_net, gradient_check, feedback.
+    """The reference modules by their file names: layers, two_layer_net, fc_net, ...
 
     The solution files import each other by plain name (``from layers import
     ...``); while they load, those plain names point at the private copies.
     """
-    names = ("gradient_check", "feedback", "layers", "two_layer_net")
+    names = ("gradient_check", "feedback", "layers", "two_layer_net", "fc_net")
     with _LOADING:
         saved = {name: sys.modules.get(name) for name in names}
         try:

@@ -29,6 +29,7 @@ LAYER_GROUPS = {
     "sigmoid_backward": ("sigmoid_forward", "sigmoid_backward"),
     "softmax_loss": ("softmax_loss",),
     "bce_loss": ("bce_loss",),
+    "mse_loss": ("mse_loss",),
 }
 MAX_ELEMENTS = 5_000_000
 
@@ -102,4 +103,9 @@ def call_reference_layer(name: str, args: list[Any]) -> Any:
     if name == "bce_loss" and len(args) == 2:
         probs = _array(args[0], "probs", 1)
         return layers.bce_loss(probs, _labels(args[1], probs.shape[0], 2))
+    if name == "mse_loss" and len(args) == 2:
+        preds = _array(args[0], "preds")
+        if preds.ndim not in (1, 2) or preds.shape[0] == 0:
+            raise ValueError(f"preds must have shape (N,) or (N, K), got {preds.shape}")
+        return layers.mse_loss(preds, _same_shape(args[1], preds, "mse_loss (y)"))
     raise ValueError(f"{name} cannot be called with {len(args)} arguments")

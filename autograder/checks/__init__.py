@@ -17,7 +17,7 @@ Two rules shape every grade:
   (``needs`` lists those checks; see ``autograder.reference_calls``).
 
 The list of checks is built by plain functions (``all_checks``), one module
-per family: layers, losses, net, training.
+per family: layers, losses, jacobians, net, fc_net, training.
 """
 
 from __future__ import annotations
@@ -227,8 +227,9 @@ def all_checks(datasets: dict | None = None, train_timeout: float = 30.0) -> lis
 
     ``datasets``: the rubric's DatasetRule by name (training checks); none without.
     """
-    from autograder.checks import layers, losses, net, training
-    found = [*layers.checks(), *losses.checks(), *net.checks(), *training.checks(train_timeout),
+    from autograder.checks import fc_net, jacobians, layers, losses, net, training
+    found = [*layers.checks(), *losses.checks(), *jacobians.checks(), *net.checks(),
+             *fc_net.checks(), *training.checks(train_timeout),
              *training.dataset_checks(datasets or {}, train_timeout)]
     ids = [c.id for c in found]
     duplicated = {i for i in ids if ids.count(i) > 1}

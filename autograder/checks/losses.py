@@ -1,4 +1,4 @@
-"""Checks of the two losses, softmax_loss and bce_loss: value, gradient, output,
+"""Checks of the losses, softmax_loss, bce_loss and mse_loss: value, gradient, output,
 stability, inputs. The gradient is compared with the reference's on the same inputs."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from autograder.checks import (
 from autograder.checks.layers import GRADIENT_WHAT
 from autograder.sandbox import CallFailed
 
-N, C = 6, 4
+N, C, K = 6, 4, 3
 MEAN_HINT = "the loss is summed over the batch instead of averaged (missing 1/N)"
 
 
@@ -39,6 +39,7 @@ class LossSpec:
     extreme_doc: str
     stable_hint: str
     grad_mistakes: Callable[[np.ndarray, np.ndarray, np.ndarray], dict]
+    loss_mistakes: Callable[[float], dict] = lambda expected: {MEAN_HINT: expected * N}
 
 
 def _softmax_draw(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -54,6 +55,20 @@ def _bce_edges(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     probs, y = _bce_draw(rng)
     probs[:2] = 0.0, 1.0
     return probs, y
+
+
+def _mse_draw(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    return rng.standard_normal((N, K)), rng.standard_normal((N, K))
+
+
+def _mse_flat(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    return rng.standard_normal(N), rng.standard_normal(N)
+
+
+def _mse_far(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Predictions close to targets near 1e8: expanding the square loses every digit."""
+    y = 1e8 + rng.standard_normal((N, K))
+    return y + rng.uniform(0.5, 1.5, (N, K)), y
 
 
 LOSSES = (
@@ -76,6 +91,21 @@ LOSSES = (
              lambda expected, probs, y: {
                  "missing 1/N: dprobs must be divided by the batch size N": expected * N,
                  "dprobs is divided by N twice": expected / N}),
+    LossSpec("mse_loss", "preds", "dpreds", "the squared error summed over outputs and "
+             "averaged over examples", _mse_draw, _mse_flat, _mse_far,
+             "predictions within 2 of targets near 1e8",
+             " Square the differences preds - y; do not expand (a - b)**2 into "
+             "a**2 - 2ab + b**2, which cancels catastrophically for large values.",
+             lambda expected, preds, y: {
+                 "missing 1/N: dpreds must be divided by the batch size N": expected * N,
+                 "the factor 2 from differentiating the square is missing": expected / 2,
+                 "dpreds is divided by N*K (the mean over every entry), not by N":
+                     expected / preds.shape[1],
+                 "the sign is flipped: the gradient of (preds - y)**2 is along preds - y":
+                     -expected},
+             lambda expected: {MEAN_HINT: expected * N,
+                               "the loss is averaged over all N*K entries instead of summed "
+                               "over outputs and averaged over the N examples": expected / K}),
 )
 
 
@@ -94,7 +124,7 @@ def _value(spec: LossSpec, ctx: Context, check_id: str) -> str | None:
     loss, _ = _call(ctx, spec, preds, y)
     expected = _reference(ctx, spec, preds, y)[0]
     return close_check(spec.function, "loss", loss, expected,
-                       mistakes={MEAN_HINT: expected * N})
+                       mistakes=spec.loss_mistakes(expected))
 
 
 def _gradient(spec: LossSpec, ctx: Context, check_id: str) -> str | None:
@@ -136,7 +166,7 @@ def _stable(spec: LossSpec, ctx: Context, check_id: str) -> str | None:
     try:
         array_check(spec.function, f"loss for {spec.extreme_doc}", loss, ())
         array_check(spec.function, f"{spec.grad} for {spec.extreme_doc}", grad, preds.shape)
-        if spec.function == "softmax_loss":
+        if spec.function in ("softmax_loss", "mse_loss"):
             close_check(spec.function, f"loss for {spec.extreme_doc}", loss, expected_loss)
         elif not float(loss) > 5:
             raise Failed(f"bce_loss: loss for probs [0, 1, 0, 1] and y [0, 1, 1, 0] (two "

@@ -216,6 +216,25 @@ def _gradient_mistakes(reference, X: np.ndarray, y: np.ndarray, name: str,
 NET_COST = (64, 512, 512, 10)  # N, D, H, C of the net whose backward is timed
 
 
+def loss_cost_check(ctx: Context, function: str, handle: str, params: dict[str, np.ndarray],
+                    reference, X: np.ndarray, y: np.ndarray, size: str) -> None:
+    """Failed unless the submission's net ``handle`` (built, parameters not yet set) runs
+    loss(X, y) in about the time the ``reference`` net with ``params`` takes."""
+    seconds = _reference_seconds(reference.loss, X, y)
+    budget = min(max(COST_FACTOR * seconds, COST_FLOOR), ctx.sandbox.limits.call_timeout)
+    _set_params(ctx, handle, params)
+    held = ctx.sandbox.hold(f"{handle}/data", X, y)
+    try:
+        ctx.sandbox.timed_call(f"${handle}.loss", held[0], held[1], timeout=budget)
+    except CallFailed as error:
+        if error.kind != "timeout":
+            raise
+        raise Failed(f"{function}: backward must compute the gradient directly, not by "
+                     f"numeric differences: loss(X, y) of a net with {size} on {X.shape[0]} "
+                     f"examples took more than {budget:.1f} s, where backprop takes about "
+                     f"{seconds * 1e3:.0f} ms.") from None
+
+
 def _net_cost(ctx: Context, check_id: str, loss: str) -> None:
     """Failed unless loss(X, y) of a 512-wide net takes about what backprop takes."""
     n, d, h, classes = NET_COST
@@ -224,22 +243,11 @@ def _net_cost(ctx: Context, check_id: str, loss: str) -> None:
     params = ctx.ref["two_layer_net"].TwoLayerNet(d, h, classes, loss=loss, reg=0.1,
                                                   seed=0).params
     X, y = rng.standard_normal((n, d)), rng.integers(0, classes, size=n)
-    reference = reference_net(ctx, params, loss, reg=0.1, classes=classes)
-    seconds = _reference_seconds(reference.loss, X, y)
-    budget = min(max(COST_FACTOR * seconds, COST_FLOOR), ctx.sandbox.limits.call_timeout)
     handle = f"{check_id}/large"
     _build(ctx, handle, loss, d, h, classes, reg=0.1, seed=0)
-    _set_params(ctx, handle, params)
-    held = ctx.sandbox.hold(f"{handle}/data", X, y)
-    try:
-        ctx.sandbox.timed_call(f"${handle}.loss", held[0], held[1], timeout=budget)
-    except CallFailed as error:
-        if error.kind != "timeout":
-            raise
-        raise Failed(f"TwoLayerNet.loss: backward must compute the gradient directly, not by "
-                     f"numeric differences: loss(X, y) of a net with D={d}, H={h} on {n} "
-                     f"examples took more than {budget:.1f} s, where backprop takes about "
-                     f"{seconds * 1e3:.0f} ms.") from None
+    loss_cost_check(ctx, "TwoLayerNet.loss", handle, params,
+                    reference_net(ctx, params, loss, reg=0.1, classes=classes), X, y,
+                    f"D={d}, H={h}")
 
 
 def _gradients(loss: str) -> Callable[[Context], str | None]:
