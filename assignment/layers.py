@@ -146,3 +146,41 @@ def bce_loss(probs, y):
     """
     raise NotImplementedError("bce_loss: clip probs (N,) away from 0 and 1, average the per-example losses, and differentiate each term; mind the 1/N")
     return float(loss), dprobs
+
+
+def mse_loss(preds, y):
+    """Mean squared error over the batch.
+
+    loss = (1/N) sum_i sum_k (preds[i, k] - y[i, k])**2
+
+    Inputs:
+    - preds: (N,) or (N, K) predictions.
+    - y: targets, the same shape as preds.
+
+    Returns a tuple of:
+    - loss: float, the squared errors summed over outputs and averaged over
+      the N examples.
+    - dpreds: gradient of loss with respect to preds, the shape of preds.
+    """
+    raise NotImplementedError("mse_loss: loss (float) sums the squared differences over outputs and averages over the N rows; dpreds has preds' shape; mind the 1/N")
+    return float(loss), dpreds
+
+
+def affine_jacobians(x, w, b):
+    """The explicit Jacobians of one example's affine output a = x w + b.
+
+    Backward never builds these; this function is here so that you derive
+    them once, entry by entry, and see how large they are.
+
+    Inputs:
+    - x: (D,) one input.
+    - w: (D, M) weights.
+    - b: (M,) biases.
+
+    Returns a tuple of:
+    - da_dx: (M, D) with da_dx[j, i] = d a[j] / d x[i].
+    - da_dw: (M, D, M) with da_dw[j, i, k] = d a[j] / d w[i, k].
+    - da_db: (M, M) with da_db[j, k] = d a[j] / d b[k].
+    """
+    raise NotImplementedError("affine_jacobians: write a[j] as a sum over i; then ask, for each entry of x, w and b, which a[j] it appears in and with what factor")
+    return da_dx, da_dw, da_db

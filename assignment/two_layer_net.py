@@ -98,17 +98,21 @@ def train(model, X, y, X_val=None, y_val=None, *, learning_rate, num_epochs,
     epoch the learning rate is multiplied by lr_decay.
 
     Inputs:
-    - model: a TwoLayerNet (anything with .params, .loss and .predict).
-    - X: (N, D) training inputs; y: (N,) integer labels.
+    - model: a TwoLayerNet or FullyConnectedNet (anything with .params,
+      .loss and .predict).
+    - X: (N, D) training inputs; y: (N,) integer labels, or (N, K) targets
+      for a regression model (model.loss_type == "mse").
     - X_val: (N_val, D) validation inputs and y_val: (N_val,) labels, or None.
     - learning_rate, num_epochs, batch_size, lr_decay: as above.
     - seed: seed for the shuffles.
-    - verbose: print the loss and accuracies after each epoch.
+    - verbose: print, after each epoch, the mean loss of its steps and the
+      accuracies.
 
     Returns:
     - history: dict with "loss" (list of floats, one per step),
       "train_acc" (one float per epoch, on all of X) and "val_acc" (one
-      float per epoch, empty when X_val is None).
+      float per epoch, empty when X_val is None). A regression model has no
+      accuracy: both lists stay empty.
     """
     history = {"loss": [], "train_acc": [], "val_acc": []}
     raise NotImplementedError("train: per epoch, permute the N indices once, step through batches updating model.params, then record accuracies in history")

@@ -29,6 +29,7 @@ STUDENT_FILES = (
     "feedback.py",
     "test_layers.py",
     "test_two_layer_net.py",
+    "test_fc_net.py",
     "pytest.ini",
     "local_checks.py",
     "requirements.txt",

@@ -37,7 +37,8 @@ with time_limit(TEST_SECONDS, f"importing layers.py took more than {TEST_SECONDS
         raise
 
 LAYER_FUNCTIONS = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
-                   "sigmoid_forward", "sigmoid_backward", "softmax_loss", "bce_loss")
+                   "sigmoid_forward", "sigmoid_backward", "softmax_loss", "bce_loss",
+                   "mse_loss", "affine_jacobians")
 
 # Sizes differ from each other so that a transposed or wrongly summed
 # gradient shows up as a wrong shape.
@@ -123,6 +124,10 @@ def softmax_loss_definition(scores, y):
 
 def bce_loss_definition(probs, y):
     return float(-np.mean(y * np.log(probs) + (1.0 - y) * np.log(1.0 - probs)))
+
+
+def mse_loss_definition(preds, y):
+    return float(np.sum((preds - y) ** 2) / preds.shape[0])
 
 
 @dataclass(frozen=True)
@@ -619,6 +624,118 @@ def test_bce_loss_does_not_modify_inputs():
         layers.bce_loss(probs, y)
     expect(check_unchanged("bce_loss", "probs", before, probs),
            check_unchanged("bce_loss", "y", y_before, y))
+
+
+# --- mean squared error --------------------------------------------------------
+
+MSE_HINT = (" Square the differences preds - y; expanding (a - b)**2 into a**2 - 2ab + b**2 "
+            "cancels catastrophically for large values.")
+K = 2  # regression outputs
+
+
+def mse_inputs(rng, shape):
+    return rng.standard_normal(shape), rng.standard_normal(shape)
+
+
+@pytest.mark.grades("mse_loss")
+def test_mse_loss_value():
+    for preds, y, expected in (
+            (np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.5, 2.0, 2.0, 6.0]), 1.3125),
+            (np.arange(6.0).reshape(3, 2), np.ones((3, 2)), 31.0 / 3)):
+        loss, _ = unpack("mse_loss", layers.mse_loss(preds, y), ("loss", "dpreds"))
+        known = {MEAN_HINT: len(y) * expected}
+        if preds.ndim == 2:
+            known["the loss is averaged over all N*K entries instead of summed over outputs "
+                  "and averaged over the N examples"] = expected / preds.shape[1]
+        expect(check_close("mse_loss", f"loss for preds {preds.shape}", loss, expected,
+                           known_mistakes=known))
+
+
+@pytest.mark.grades("mse_loss")
+def test_mse_loss_gradient_matches_numeric():
+    rng = np.random.default_rng(231)
+    for shape in ((N, K), (N,)):
+        preds, y = mse_inputs(rng, shape)
+        _, dpreds = unpack("mse_loss", layers.mse_loss(preds.copy(), y.copy()),
+                           ("loss", "dpreds"))
+        expected = numeric_gradient(lambda p, y=y: mse_loss_definition(p, y), preds.copy())
+        known = {"missing 1/N: divide dpreds by the batch size N": expected * N,
+                 "the factor 2 from differentiating the square is missing": expected / 2,
+                 "the sign is flipped: the gradient of (preds - y)**2 is along preds - y":
+                 -expected}
+        if len(shape) == 2:
+            known["dpreds is divided by N*K (the mean over every entry), not by N"] = \
+                expected / K
+        expect(check_close("mse_loss", f"dpreds {shape}", dpreds, expected,
+                           what="the numeric gradient", known_mistakes=known))
+
+
+@pytest.mark.grades("mse_loss")
+def test_mse_loss_output():
+    rng = np.random.default_rng(2)
+    check_loss_output("mse_loss", "dpreds", *mse_inputs(rng, (3, K)))
+    check_loss_output("mse_loss", "dpreds", *mse_inputs(rng, (3,)))
+
+
+@pytest.mark.grades("mse_loss")
+def test_mse_loss_is_accurate_for_large_values():
+    rng = np.random.default_rng(4)
+    y = 1e8 + rng.standard_normal((N, K))
+    offset = rng.uniform(0.5, 1.5, (N, K))
+    loss, dpreds = unpack("mse_loss", call_under_errstate("mse_loss", y + offset, y, MSE_HINT),
+                          ("loss", "dpreds"))
+    what = "predictions within 2 of targets near 1e8"
+    problem = (check_array("mse_loss", f"loss for {what}", np.asarray(loss), ())
+               or check_array("mse_loss", f"dpreds for {what}", dpreds, y.shape)
+               or check_close("mse_loss", f"loss for {what}", loss,
+                              float(np.sum(((y + offset) - y) ** 2) / N),
+                              what="the mean of the summed squared differences"))
+    expect(problem and problem + MSE_HINT)
+
+
+@pytest.mark.grades("mse_loss")
+def test_mse_loss_does_not_modify_inputs():
+    rng = np.random.default_rng(5)
+    preds, y = mse_inputs(rng, (N, K))
+    before, y_before = preds.copy(), y.copy()
+    layers.mse_loss(preds, y)
+    expect(check_unchanged("mse_loss", "preds", before, preds),
+           check_unchanged("mse_loss", "y", y_before, y))
+
+
+# --- the Jacobians of one affine output ------------------------------------------
+
+def numeric_jacobian(f, v, outputs):
+    """J[j, ...] = d f(v)[j] / d v[...], by centered differences."""
+    return np.stack([numeric_gradient(lambda value, j=j: f(value)[j], v.copy())
+                     for j in range(outputs)])
+
+
+@pytest.mark.grades("affine_jacobians")
+def test_affine_jacobians_match_numeric():
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal(D), rng.standard_normal((D, M)), rng.standard_normal(M)
+    got = unpack("affine_jacobians", layers.affine_jacobians(x, w, b),
+                 ("da_dx", "da_dw", "da_db"))
+    expected = (numeric_jacobian(lambda v: v @ w + b, x, M),
+                numeric_jacobian(lambda v: x @ v + b, w, M),
+                numeric_jacobian(lambda v: x @ w + v, b, M))
+    for name, value, target in zip(("da_dx", "da_dw", "da_db"), got, expected, strict=True):
+        expect(check_close("affine_jacobians", f"{name} {target.shape}", value, target,
+                           what="the numeric Jacobian", tol=1e-6))
+
+
+@pytest.mark.grades("affine_jacobians")
+def test_affine_jacobians_shapes():
+    rng = np.random.default_rng(8)
+    d, m = 2, 5
+    x, w, b = rng.standard_normal(d), rng.standard_normal((d, m)), rng.standard_normal(m)
+    got = unpack("affine_jacobians", layers.affine_jacobians(x, w, b),
+                 ("da_dx", "da_dw", "da_db"))
+    for name, value, shape in zip(("da_dx", "da_dw", "da_db"), got,
+                                  ((m, d), (m, d, m), (m, m)), strict=True):
+        expect(check_array("affine_jacobians", f"{name} for x ({d},), w ({d}, {m})", value,
+                           shape))
 
 
 # --- the import rule ----------------------------------------------------------

@@ -29,7 +29,8 @@ HERE = Path(__file__).resolve().parent
 TEST_SECONDS = 60
 NET_FUNCTIONS = ("TwoLayerNet.__init__", "TwoLayerNet.loss", "TwoLayerNet.predict", "train")
 LAYER_FUNCTIONS = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
-                   "sigmoid_forward", "sigmoid_backward", "softmax_loss", "bce_loss")
+                   "sigmoid_forward", "sigmoid_backward", "softmax_loss", "bce_loss",
+                   "mse_loss")
 # A backward only understands its own forward's cache: they are replaced together.
 PARTNERS = {"affine_forward": "affine_backward", "affine_backward": "affine_forward",
             "relu_forward": "relu_backward", "relu_backward": "relu_forward",
@@ -162,6 +163,12 @@ def stand_in_bce_loss(probs, y):
     return float(np.sum(bce_terms(probs, y))), grad
 
 
+def stand_in_mse_loss(preds, y):
+    preds = np.asarray(preds, dtype=np.float64)
+    diff = preds - np.asarray(y, dtype=np.float64)
+    return float(np.sum(diff ** 2) / len(preds)), 2.0 * diff / len(preds)
+
+
 STAND_INS = {name: globals()[f"stand_in_{name}"] for name in LAYER_FUNCTIONS}
 
 
@@ -205,8 +212,9 @@ def failing_layer_functions():
 
 def _own_modules():
     """Names of the loaded modules that are files of this folder, tests and helpers aside."""
-    keep = {"test_layers", "test_two_layer_net", "feedback", "gradient_check", "conftest"}
-    found = {"layers", "two_layer_net"} & set(sys.modules)
+    keep = {"test_layers", "test_two_layer_net", "test_fc_net", "feedback", "gradient_check",
+            "conftest", "local_checks"}
+    found = {"layers", "two_layer_net", "fc_net"} & set(sys.modules)
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
         if file and name not in keep and Path(file).resolve().parent == HERE:
@@ -214,15 +222,16 @@ def _own_modules():
     return found
 
 
-def load_two_layer_net(replaced, unusable):
-    """two_layer_net, imported with ``replaced`` layer functions taken from the stand-ins
-    (``unusable``: layers.py itself is not imported), as the autograder imports it."""
-    problem = check_imports(HERE / "two_layer_net.py", exclude=("layers",))
+def load_own_module(module, replaced, unusable):
+    """``module`` (two_layer_net or fc_net), imported with ``replaced`` layer functions
+    taken from the stand-ins (``unusable``: layers.py itself is not imported), as the
+    autograder imports it."""
+    problem = check_imports(HERE / f"{module}.py", exclude=("layers", "two_layer_net"))
     if problem:
         raise ImportError(problem + ".")
-    with time_limit(TEST_SECONDS, "importing two_layer_net.py took too long"):
+    with time_limit(TEST_SECONDS, f"importing {module}.py took too long"):
         if not replaced:
-            return importlib.import_module("two_layer_net")
+            return importlib.import_module(module)
         saved = {name: sys.modules.pop(name) for name in _own_modules()}
         try:
             layers = (types.ModuleType("layers") if unusable else
@@ -230,25 +239,31 @@ def load_two_layer_net(replaced, unusable):
             for name in replaced:
                 setattr(layers, name, STAND_INS[name])
             sys.modules["layers"] = layers
-            return importlib.import_module("two_layer_net")
+            return importlib.import_module(module)
         finally:  # the fresh copies stay with the module returned, not in sys.modules
             for name in _own_modules():
                 del sys.modules[name]
             sys.modules.update(saved)
 
 
-@pytest.fixture(scope="module")
-def net():
-    """The two_layer_net module the tests judge (see the module docstring)."""
+def replaced_layers(subject):
+    """The layer functions to take from the stand-ins, with a warning naming them."""
     failing, unusable = failing_layer_functions()
-    replaced = sorted({name for f in failing for name in (f, PARTNERS.get(f, f))})
+    replaced = sorted({name for f in failing for name in (f, PARTNERS.get(f, f))}
+                      & set(STAND_INS))  # affine_jacobians: no net uses it
     if replaced:
         warnings.warn(f"layers.py: {', '.join(sorted(failing))} "
                       f"{'fails its' if len(failing) == 1 else 'fail their'} tests, so "
-                      f"TwoLayerNet's "
+                      f"{subject}'s "
                       f"tests use stand-ins for {', '.join(replaced)} (as the autograder uses "
                       f"its reference): fix layers.py and run the tests again.", stacklevel=1)
-    return load_two_layer_net(replaced, unusable)
+    return replaced, unusable
+
+
+@pytest.fixture(scope="module")
+def net():
+    """The two_layer_net module the tests judge (see the module docstring)."""
+    return load_own_module("two_layer_net", *replaced_layers("TwoLayerNet"))
 
 
 @contextmanager
