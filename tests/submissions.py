@@ -7,6 +7,7 @@ with one known bug spliced in, or by hand-written variants.
 
 from __future__ import annotations
 
+import ast
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,27 @@ BUGS = (
     Bug("net_loss_summed", "two_layer_net.py", "loss = data_loss + 0.5",
         "loss = data_loss * X.shape[0] + 0.5", "test_loss_value_with_regularization",
         "summed over the batch"),
+    Bug("mse_missing_factor_2", "layers.py", "dpreds = 2.0 * diff / n", "dpreds = diff / n",
+        "test_mse_loss_gradient_matches_numeric", "factor 2"),
+    Bug("mse_mean_over_every_entry", "layers.py", "loss = np.sum(diff * diff) / n",
+        "loss = np.mean(diff * diff)", "test_mse_loss_value", "all N*K entries"),
+    Bug("mse_expanded_square", "layers.py", "loss = np.sum(diff * diff) / n",
+        "loss = np.sum(preds * preds - 2 * preds * y + y * y) / n",
+        "test_mse_loss_is_accurate_for_large_values", "expand"),
+    Bug("jacobian_dx_not_transposed", "layers.py", "da_dx = w.T.copy()", "da_dx = w.copy()",
+        "test_affine_jacobians_match_numeric", "transposed"),
+    Bug("jacobian_db_ones", "layers.py", "da_db = np.eye(m)", "da_db = np.ones((m, m))",
+        "test_affine_jacobians_match_numeric", "numeric Jacobian"),
+    Bug("fc_no_reg_gradient", "fc_net.py",
+        'grads[f"W{i}"] = grads[f"W{i}"] + self.reg * self.params[f"W{i}"]', "pass",
+        "test_fc_gradients_match_numeric", "regularization gradient"),
+    Bug("fc_biases_regularized", "fc_net.py",
+        "sum(np.sum(w * w) for w in weights)", "sum(np.sum(w * w) for w in self.params.values())",
+        "test_fc_loss_value_with_regularization", "biases are regularized too"),
+    Bug("fc_init_fixed_scale", "fc_net.py",
+        "scale = np.sqrt(2.0 / fan_in) if weight_scale is None else weight_scale",
+        "scale = 0.01 if weight_scale is None else weight_scale",
+        "test_fc_init_weight_scale", "He"),
 )
 
 
@@ -104,6 +126,36 @@ def buggy_files(bug: Bug) -> dict[str, str]:
     if files[bug.file].count(bug.old) != 1:
         raise AssertionError(f"bug {bug.name}: {bug.old!r} is not exactly once in {bug.file}")
     files[bug.file] = files[bug.file].replace(bug.old, bug.new)
+    return files
+
+
+def _top_level_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {node.name for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+
+
+def gallery_files(folder: Path) -> dict[str, str]:
+    """A gallery case: the reference, with the case folder's files over it.
+
+    A case is about the functions its files define: each of its files gets the
+    reference's definitions of the functions and classes it leaves out (so a case
+    written before a function existed still has it, as the reference writes it).
+    """
+    files = reference_files()
+    for path in sorted(folder.glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        reference = files.get(path.name)
+        if reference is not None and _top_level_names(source):
+            missing = _top_level_names(reference) - _top_level_names(source)
+            tree = ast.parse(reference)
+            source += "".join(f"\n\n{ast.get_source_segment(reference, node)}\n"
+                              for node in tree.body
+                              if getattr(node, "name", None) in missing)
+        files[path.name] = source
     return files
 
 

@@ -24,15 +24,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from submissions import BUGS, buggy_files, make_submission, reference_files
+from submissions import BUGS, buggy_files, gallery_files, make_submission, reference_files
 
 from autograder.grade import grade
 from autograder.rubric import load_rubric
 
 GALLERY = Path(__file__).parent / "gallery"
 FUNCTIONS = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
-             "sigmoid_forward", "sigmoid_backward", "softmax_loss", "bce_loss",
-             "TwoLayerNet.__init__", "TwoLayerNet.loss", "TwoLayerNet.predict", "train")
+             "sigmoid_forward", "sigmoid_backward", "softmax_loss", "bce_loss", "mse_loss",
+             "affine_jacobians", "TwoLayerNet.__init__", "TwoLayerNet.loss",
+             "TwoLayerNet.predict", "train", "FullyConnectedNet.__init__",
+             "FullyConnectedNet.loss", "FullyConnectedNet.predict", "FullyConnectedNet")
 LOCAL_TIMEOUT = 600
 MOONS = "test_two_layer_net.py::test_train_reaches_threshold_on_moons"  # held-out: not run
 
@@ -73,8 +75,7 @@ def gallery_cases() -> list[tuple[str, dict[str, str]]]:
     cases = []
     for kind in ("correct", "hostile", "near_miss"):
         for folder in sorted(p for p in (GALLERY / kind).glob("*") if p.is_dir()):
-            files = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.py")}
-            cases.append((f"{kind}/{folder.name}", {**reference_files(), **files}))
+            cases.append((f"{kind}/{folder.name}", gallery_files(folder)))
     return cases
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from submissions import make_submission, reference_files
+from submissions import gallery_files, make_submission
 
 from autograder.grade import Report, grade
 from autograder.paths import RUBRIC, SOLUTIONS
@@ -36,11 +36,15 @@ GALLERY = Path(__file__).parent / "gallery"
 KINDS_OF_CASES = ("hostile", "near_miss")
 
 LAYERS = ("affine", "relu", "sigmoid")
-LOSSES = ("softmax_loss", "bce_loss")
+LOSSES = ("softmax_loss", "bce_loss", "mse_loss")
 DATASETS = ("moons", "circles", "iris", "digits", "wine")
 LAYER_FUNCTIONS = (*(f"{layer}_{way}" for layer in LAYERS for way in ("forward", "backward")),
-                   *LOSSES)
-NET_FUNCTIONS = ("TwoLayerNet.__init__", "TwoLayerNet.loss", "TwoLayerNet.predict", "train")
+                   *LOSSES, "affine_jacobians")
+FC_FUNCTIONS = ("FullyConnectedNet.__init__", "FullyConnectedNet.loss",
+                "FullyConnectedNet.predict", "FullyConnectedNet")
+TWO_LAYER_FUNCTIONS = ("TwoLayerNet.__init__", "TwoLayerNet.loss", "TwoLayerNet.predict",
+                       "train")
+NET_FUNCTIONS = (*TWO_LAYER_FUNCTIONS, *FC_FUNCTIONS)
 ALL_FUNCTIONS = LAYER_FUNCTIONS + NET_FUNCTIONS
 
 
@@ -60,6 +64,13 @@ def _contract() -> dict[str, tuple[str, str | None]]:
         ids |= {f"{loss}_value": (loss, None), f"{loss}_gradient": (loss, None),
                 f"{loss}_output": (loss, "shape"), f"{loss}_stable": (loss, "stability"),
                 f"{loss}_inputs": (loss, "inputs")}
+    ids["affine_jacobians_values"] = ("affine_jacobians", "values")
+    ids["affine_jacobians_shapes"] = ("affine_jacobians", "shape")
+    ids["FullyConnectedNet_init"] = ("FullyConnectedNet.__init__", "init")
+    for name in ("outputs", "loss", "gradients", "regression"):
+        ids[f"FullyConnectedNet_{name}"] = ("FullyConnectedNet.loss", None)
+    ids["FullyConnectedNet_predict"] = ("FullyConnectedNet.predict", "predict")
+    ids["FullyConnectedNet_overfit"] = ("FullyConnectedNet", "training")
     ids["TwoLayerNet_init"] = ("TwoLayerNet.__init__", None)
     for name in ("scores", "probs", "loss", "gradients_softmax", "gradients_bce",
                  "initial_loss"):
@@ -77,6 +88,7 @@ CONTRACT = _contract()
 def _gates() -> dict[str, str]:
     """Hygiene check id -> the check it is awarded with (rule 1)."""
     gates = {"sigmoid_stable": "sigmoid_forward_values", "train_history": "train_sgd",
+             "affine_jacobians_shapes": "affine_jacobians_values",
              "TwoLayerNet_initial_loss": "TwoLayerNet_loss"}
     for layer in LAYERS:
         for what in ("output", "inputs"):
@@ -139,8 +151,8 @@ EXPECTATIONS = (
     Expect("hostile/sklearn_via_importlib", zero=TRAINING, touched=("train",)),
     Expect("hostile/label_replay", zero=TRAINING, touched=("train", "TwoLayerNet.predict")),
     # -- broken files and garbage returns: they cost what returned them ------------------
-    Expect("hostile/sys_exit_on_import", zero=checks_of(*NET_FUNCTIONS),
-           touched=NET_FUNCTIONS),
+    Expect("hostile/sys_exit_on_import", zero=checks_of(*TWO_LAYER_FUNCTIONS),
+           touched=TWO_LAYER_FUNCTIONS),
     Expect("hostile/garbage_history_arrays", zero=("train_history",), touched=("train",)),
     Expect("hostile/garbage_none_on_second_call", phrase="None",
            a_zero_in=("sigmoid_forward", "sigmoid_backward"),
@@ -199,10 +211,7 @@ def reference_report(rubric) -> Report:
 
 def case_files(case: str) -> dict[str, str]:
     """The submission of gallery ``case``: the reference, with the case's files over it."""
-    files = reference_files()
-    files.update({path.name: path.read_text(encoding="utf-8")
-                  for path in sorted((GALLERY / case).glob("*.py"))})
-    return files
+    return gallery_files(GALLERY / case)
 
 
 def grade_case(case: str, tmp_path: Path, rubric) -> Report:
@@ -276,7 +285,7 @@ def test_every_gallery_case_has_expectations_and_a_readme_line():
                                         if f.startswith(kind + "/"))
     for folder in folders:
         names = {path.name for path in (GALLERY / folder).glob("*.py")}
-        assert names and names <= {"layers.py", "two_layer_net.py"}, folder
+        assert names and names <= {"layers.py", "two_layer_net.py", "fc_net.py"}, folder
 
 
 # -- every case ------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from submissions import BUGS, buggy_files, make_submission
+from submissions import BUGS, buggy_files, gallery_files, make_submission
 
 from autograder.checks import HYGIENE, known_tests
 from autograder.cli import main
@@ -18,7 +18,8 @@ from autograder.paths import SOLUTIONS
 GALLERY = Path(__file__).parent / "gallery"
 NAMES = known_tests()
 LAYER_FUNCTIONS = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
-                   "sigmoid_forward", "sigmoid_backward", "softmax_loss", "bce_loss")
+                   "sigmoid_forward", "sigmoid_backward", "softmax_loss", "bce_loss",
+                   "mse_loss", "affine_jacobians")
 
 # Where each known bug must cost points in the grader, and the hint it must give.
 GRADER_EXPECTATIONS = {
@@ -38,7 +39,17 @@ GRADER_EXPECTATIONS = {
     "net_bce_skips_sigmoid_backward": ("TwoLayerNet_gradients_bce", "without sigmoid_backward"),
     "net_dW_divided_by_N_twice": ("TwoLayerNet_gradients_softmax", "divided by N twice"),
     "net_loss_summed": ("TwoLayerNet_loss", "summed over the batch"),
+    "mse_missing_factor_2": ("mse_loss_gradient", "factor 2"),
+    "mse_mean_over_every_entry": ("mse_loss_value", "all N*K entries"),
+    "mse_expanded_square": ("mse_loss_stable", "do not expand"),
+    "jacobian_dx_not_transposed": ("affine_jacobians_values", "transposed"),
+    "jacobian_db_ones": ("affine_jacobians_values", "numeric Jacobian"),
+    "fc_no_reg_gradient": ("FullyConnectedNet_gradients", "regularization gradient"),
+    "fc_biases_regularized": ("FullyConnectedNet_loss", "biases are regularized too"),
+    "fc_init_fixed_scale": ("FullyConnectedNet_init", "He"),
 }
+# A bug in a net's own code may also cost the training it drives (the net learning).
+DRIVES_TRAINING = ("TwoLayerNet.loss", "FullyConnectedNet.loss", "FullyConnectedNet.__init__")
 
 
 def by_id(report: Report) -> dict[str, tuple[float, float, str]]:
@@ -71,7 +82,8 @@ def test_every_test_name_starts_with_what_it_grades(reference_report):
     for test in reference_report.tests:
         subject = test.name.split(":")[0]
         assert subject == test.function.split(".")[0], test.name
-        assert subject in LAYER_FUNCTIONS + ("TwoLayerNet", "train"), test.name
+        assert subject in LAYER_FUNCTIONS + ("TwoLayerNet", "FullyConnectedNet", "train"), \
+            test.name
 
 
 def test_stubs_get_zero_and_every_test_says_why(tmp_path):
@@ -103,8 +115,8 @@ def test_a_known_bug_costs_only_its_own_function_and_is_named(tmp_path, bug):
     assert hint in output, output
     buggy = next(t.function for t in report.tests if t.id == test_id)
     for test in report.tests:
-        # A bug in the net's own loss may cost the training it drives, nothing else.
-        depends = buggy == "TwoLayerNet.loss" and test.kind == "training"
+        # A bug in the net's own code may cost the training it drives, nothing else.
+        depends = buggy in DRIVES_TRAINING and test.kind == "training"
         if test.function != buggy and not depends:
             assert test.score == test.max_score, (test.id, test.output)
 
@@ -129,8 +141,7 @@ def test_a_broken_layer_is_replaced_by_the_reference_in_the_net(tmp_path):
 @pytest.mark.parametrize("variant", sorted(p.name for p in (GALLERY / "correct").glob("*")
                                            if p.is_dir()))
 def test_a_correct_submission_in_another_style_gets_full_marks(tmp_path, variant):
-    files = {p.name: p.read_text() for p in (GALLERY / "correct" / variant).glob("*.py")}
-    report = grade(make_submission(tmp_path, files))
+    report = grade(make_submission(tmp_path, gallery_files(GALLERY / "correct" / variant)))
     failed = [(t.name, t.output) for t in report.tests if t.score < t.max_score]
     assert not failed
 
@@ -180,8 +191,7 @@ NOTEBOOK_GROUPS = ("affine_backward", "relu_backward", "sigmoid_backward", "sigm
 def test_notebook_checks_of_one_function_pass_on_every_correct_submission(tmp_path, variant,
                                                                           capsys):
     from autograder.notebook import check
-    files = ({} if variant == "reference" else
-             {p.name: p.read_text() for p in (GALLERY / "correct" / variant).glob("*.py")})
+    files = {} if variant == "reference" else gallery_files(GALLERY / "correct" / variant)
     folder = make_submission(tmp_path, files or None)
     if variant == "reference":
         folder = SOLUTIONS

@@ -37,3 +37,11 @@ def softmax_loss(scores, y):
 
 def bce_loss(probs, y):
     return 0.0, probs
+
+
+def mse_loss(preds, y):
+    return 0.0, preds
+
+
+def affine_jacobians(x, w, b):
+    return x, w, b
