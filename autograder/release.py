@@ -15,6 +15,7 @@ an unfinished function learns what it should compute.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -32,6 +33,7 @@ STUDENT_FILES = (
     "test_fc_net.py",
     "pytest.ini",
     "local_checks.py",
+    "conftest.py",
     "requirements.txt",
     "local_moons.npz",
     "backprop.ipynb",
@@ -122,7 +124,24 @@ def render(solutions: Path = SOLUTIONS) -> dict[str, bytes]:
             files[name] = student_notebook(path.read_bytes(), load_rubric())
         else:
             files[name] = path.read_bytes()
+    files[POINTS_FILE] = local_points()
     return files
+
+
+POINTS_FILE = "points.json"  # made from the rubric, for the local tests' points table
+
+
+def local_points() -> bytes:
+    """{function: points} of the rubric, training on held-out datasets left out."""
+    from autograder.grade import all_checks
+    from autograder.rubric import load_rubric
+    rubric = load_rubric()
+    points: dict[str, float] = {}
+    for check in all_checks(rubric):
+        if check.dataset is None:
+            points[check.function] = points.get(check.function, 0.0) + \
+                rubric.tests[check.id].points
+    return (json.dumps({k: v for k, v in points.items() if v > 0}, indent=1) + "\n").encode()
 
 
 def _present(folder: Path) -> set[str]:

@@ -2,8 +2,8 @@
 
 This file is complete: you do not need to change it.
 
-A check runs, in a fresh Python process, the tests in test_layers.py and
-test_two_layer_net.py that judge the functions you name, so it always sees
+A check runs, in a fresh Python process, the tests in test_layers.py,
+test_two_layer_net.py and test_fc_net.py that judge the functions you name, so it always sees
 the code as it is saved now (no stale imports in the notebook's kernel). It
 prints one line per test and raises AssertionError if any fails, so that
 "Restart & Run All" stops at the first function that does not work yet.
@@ -18,15 +18,14 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TEST_FILES = ("test_layers.py", "test_two_layer_net.py")
+TEST_FILES = ("test_layers.py", "test_two_layer_net.py", "test_fc_net.py")
 
 
 def check(*functions, timeout=600):
     """Run the local tests of ``functions`` ("affine_forward", "TwoLayerNet", "train", ...)."""
     if not functions:
         raise ValueError('name what to check, e.g. check("affine_forward")')
-    command = [sys.executable, "-m", "pytest", *TEST_FILES, "-p", "local_checks",
-               "-p", "no:cacheprovider", "-rfE", "--tb=line", "--no-header",
+    command = [sys.executable, "-m", "pytest", *TEST_FILES, "-p", "no:cacheprovider", "-rfE", "--tb=line", "--no-header",
                *[f"--only={name}" for name in functions]]
     done = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "PYTHONPATH": HERE, "COLUMNS": "1000"})
@@ -43,30 +42,3 @@ def _summary(output):
     keep = [line for line in output.splitlines()
             if line.startswith(("FAILED", "ERROR")) or " passed" in line or " failed" in line]
     return "\n".join(keep) or output.strip()
-
-
-# -- the pytest plugin behind --only ---------------------------------------------
-
-def pytest_addoption(parser):
-    parser.addoption("--only", action="append", default=[], metavar="FUNCTION",
-                     help="run only the tests whose grades mark names FUNCTION "
-                          "(TwoLayerNet covers TwoLayerNet.loss, ...)")
-
-
-def _judges(item, wanted):
-    for mark in item.iter_markers("grades"):
-        for function in mark.args:
-            if any(function == w or function.startswith(w + ".") or function.startswith(w + " ")
-                   for w in wanted):
-                return True
-    return False
-
-
-def pytest_collection_modifyitems(config, items):
-    wanted = config.getoption("only")
-    if not wanted:
-        return
-    kept = [item for item in items if _judges(item, wanted)]
-    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
-    items[:] = kept
-

@@ -44,7 +44,8 @@ def test_reference_passes_every_student_test(reference_results):
 
 # The import rule holds for the stubs too: these pass on the untouched release.
 IMPORT_RULE_TESTS = ("test_layers_imports_only_numpy_and_the_standard_library",
-                     "test_two_layer_net_imports_only_numpy_and_the_standard_library")
+                     "test_two_layer_net_imports_only_numpy_and_the_standard_library",
+                     "test_fc_net_imports_only_numpy_and_the_standard_library")
 
 def test_stubs_fail_every_student_test_with_not_implemented(tmp_path, reference_results):
     results = run_student_tests(make_submission(tmp_path))
@@ -115,3 +116,23 @@ def test_time_limit_interrupts_a_loop_and_nests(feedback):
         spin(0.01)
     spin(0.3)  # no alarm left behind
     assert not unused.expired
+
+
+def test_a_local_run_ends_with_the_rubrics_points_per_function(tmp_path):
+    import json
+
+    from autograder.release import local_points
+    points = json.loads(local_points())
+    total = sum(points.values())
+    bug = next(b for b in BUGS if b.name == "mse_missing_factor_2")
+    folder = make_submission(tmp_path, buggy_files(bug))
+    done = subprocess.run([sys.executable, "-m", "pytest"], cwd=folder, capture_output=True,
+                          text=True, timeout=300)
+    table = done.stdout.split("points by function")[1]
+    rows = {line.split()[0]: line for line in table.splitlines()[1:] if line.startswith("  ")}
+    assert f"below {points['mse_loss']:g} / {points['mse_loss']:g}" in rows["mse_loss"]
+    assert f"{points['bce_loss']:g} / {points['bce_loss']:g}" in rows["bce_loss"]
+    assert "train (held-out)" not in table
+    earned = total - points["mse_loss"]
+    assert f"{earned:g} / {total:g}" in rows["total"]
+    assert "pytest -x" in table and "-k affine" in table
