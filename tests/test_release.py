@@ -35,14 +35,16 @@ def test_no_solution_line_reaches_the_assignment(name):
 
 def test_every_student_function_is_a_stub_with_a_hint():
     stubbed = 0
-    for name in ("layers.py", "two_layer_net.py"):
+    for name in ("layers.py", "two_layer_net.py", "fc_net.py"):
         tree = ast.parse((ASSIGNMENT / name).read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.Raise) and "NotImplementedError" in ast.unparse(node):
                 message = node.exc.args[0].value
                 assert ": " in message and len(message.split(": ", 1)[1]) > 15, message
                 stubbed += 1
-    assert stubbed == 13  # 8 layer functions, __init__, loss (2 regions), predict, train
+    # layers.py: 10 functions; TwoLayerNet: __init__, loss (2 regions), predict, and train;
+    # FullyConnectedNet: __init__, loss (2 regions), predict
+    assert stubbed == 10 + 5 + 4
 
 
 def test_stub_keeps_indentation_and_names_the_function():
