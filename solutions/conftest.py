@@ -36,7 +36,17 @@ def _judges(item, wanted):
                for function in _functions(item) for w in wanted)
 
 
+# The order of the assignment: layers first, then the nets built from them.
+FILE_ORDER = ("test_layers.py", "test_two_layer_net.py", "test_fc_net.py")
+
+
+def _file_rank(item):
+    name = item.nodeid.split("::")[0]
+    return FILE_ORDER.index(name) if name in FILE_ORDER else len(FILE_ORDER)
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_file_rank)  # stable: each file keeps its own order
     wanted = config.getoption("only")
     config.stash[_TESTS] = {item.nodeid: _functions(item) for item in items}
     if not wanted:
