@@ -277,17 +277,25 @@ def test_forked_children_cannot_multiply_the_memory_cap(tmp_path, rubric):
     assert report.score == report.max_score
 
 
-def test_fake_results_written_by_the_submission_change_nothing(tmp_path, rubric):
+def test_fake_results_written_by_the_submission_change_nothing(tmp_path, rubric, monkeypatch):
+    # Where the grader writes its results, made writable by anyone: only the sandbox
+    # (Landlock, the mount namespace, the worker's own uid) stands in the way.
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o777)
     code = ("import json, os\nfake = json.dumps({'score': 100, 'tests': []})\n"
-            "for path in ('results.json', os.path.expanduser('~/results.json'),\n"
+            f"for path in ({str(out / 'results.json')!r}, {str(out / 'planted.json')!r},\n"
             "             '/autograder/results/results.json', '../results.json'):\n"
             "    try:\n        open(path, 'w').write(fake)\n    except OSError:\n        pass")
     stub_files = {"layers.py": (Path("assignment") / "layers.py").read_text()}
     stub_files["layers.py"] = stub_files["layers.py"].replace(
         "import numpy as np\n", f"import numpy as np\n{code}\n", 1)
-    report = grade(make_submission(tmp_path, stub_files), rubric)
-    assert report.score == 0
-    assert not (tmp_path / "results.json").exists()
+    from autograder.cli import main
+    monkeypatch.setattr("autograder.cli.load_rubric", lambda path: rubric)
+    assert main(["grade", str(make_submission(tmp_path / "sub", stub_files)), "--json",
+                 str(out / "results.json")]) == 0
+    assert json.loads((out / "results.json").read_text())["score"] == 0
+    assert not (out / "planted.json").exists()
 
 
 @pytest.mark.parametrize("content, phrase", [
