@@ -300,6 +300,7 @@ class Sandbox:
         # never one that holds the worker's own folder or the Python it runs.
         needed = (self._workdir, Path(sys.prefix).resolve(), Path(np.__file__).resolve())
         hide = [str(p) for p in (SOLUTIONS, DATA, Path(__file__).parent, ROOT / "tests",
+                                 ROOT / ".git",
                                  Path("/dev/shm"), *self.hide)
                 if p.is_dir() and not any(n.is_relative_to(p.resolve()) for n in needed)]
         config = {"workdir": str(self._workdir), "memory_mb": self.limits.memory_mb,

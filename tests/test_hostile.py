@@ -458,6 +458,7 @@ def test_without_landlock_hidden_folders_stay_hidden(tmp_path):
     code = ("import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
             f"undone = libc.umount2({str(DATA).encode()!r}, 2)\n"
             f"print('UMOUNT', undone, sorted(__import__('os').listdir({str(DATA)!r})))\n"
+            f"print('GIT', sorted(__import__('os').listdir({str(ROOT / '.git')!r})))\n"
             f"try:\n    open('/dev/shm/hoard{os.getpid()}', 'xb').write(b'x' * 4096)\n"
             "    print('SHM WRITTEN')\n"
             "except OSError as error:\n    print('SHM', error.strerror)")
@@ -467,6 +468,8 @@ def test_without_landlock_hidden_folders_stay_hidden(tmp_path):
         protections = "; ".join(sandbox.protections)
     assert "grader folders hidden" in protections
     assert "UMOUNT -1 []" in sandbox.output
+    if (ROOT / ".git").is_dir():  # a clone: its history must stay out of reach too
+        assert "GIT []" in sandbox.output
     assert "SHM WRITTEN" not in sandbox.output and "SHM " in sandbox.output
 
 
