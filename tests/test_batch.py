@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from submissions import EDITED_FILES
 
 from autograder import batch
 from autograder.cli import main
@@ -40,7 +41,7 @@ def class_dir(tmp_path: Path) -> Path:
     alice.mkdir(parents=True)
     for path in ASSIGNMENT.glob("*.py"):
         shutil.copyfile(path, alice / path.name)
-    for name in ("layers.py", "two_layer_net.py"):
+    for name in EDITED_FILES:
         shutil.copyfile(SOLUTIONS / name, alice / name)
     with zipfile.ZipFile(subs / "bob.zip", "w") as zf:
         for path in sorted(ASSIGNMENT.glob("*.py")):

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from submissions import EDITED_FILES
 
 from autograder.cli import main
 from autograder.gradescope import NUMPY_REQUIREMENT
@@ -59,7 +60,7 @@ def _run(root: Path, home: Path) -> subprocess.CompletedProcess:
 
 def _reference() -> dict[str, str]:
     return {name: (SOLUTIONS / name).read_text(encoding="utf-8")
-            for name in ("layers.py", "two_layer_net.py")}
+            for name in EDITED_FILES}
 
 
 def test_bundle_holds_what_gradescope_needs_and_nothing_else(bundle: Path):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from submissions import inject, make_submission, reference_files
+from submissions import EDITED_FILES, inject, make_submission, reference_files
 
 from autograder.checks import known_tests
 from autograder.grade import grade
@@ -51,7 +51,8 @@ def results(report) -> dict[str, tuple[bool, str]]:
 
 
 LAYER_FUNCTIONS = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
-                   "sigmoid_forward", "sigmoid_backward", "softmax_loss", "bce_loss")
+                   "sigmoid_forward", "sigmoid_backward", "softmax_loss", "bce_loss",
+                   "mse_loss", "affine_jacobians")
 NET_AND_TRAIN = ("TwoLayerNet.__init__", "TwoLayerNet.loss", "TwoLayerNet.predict", "train")
 
 
@@ -98,7 +99,8 @@ def _cases() -> list[Case]:
              LAYER_FUNCTIONS, "does not compile"),
         Case("not_utf8", {**with_bytes, "layers.py": with_bytes["layers.py"] + "# caf\udce9\n"},
              LAYER_FUNCTIONS, "not valid UTF-8"),
-        Case("missing_two_layer_net", {"layers.py": with_bytes["layers.py"]},
+        Case("missing_two_layer_net", {name: with_bytes[name] for name in ("layers.py",
+                                                                           "fc_net.py")},
              NET_AND_TRAIN, "two_layer_net.py is missing"),
         Case("missing_bce_loss", {**with_bytes, "layers.py": with_bytes["layers.py"].replace(
             "def bce_loss(", "def bce_loss_renamed(")}, ("bce_loss",), "bce_loss"),
@@ -125,7 +127,8 @@ def test_a_broken_submission_loses_only_what_it_breaks(tmp_path, rubric, case):
     files = case.files
     if case.name == "not_utf8":
         (tmp_path / "sub").mkdir()
-        make_submission(tmp_path / "sub", {"two_layer_net.py": files["two_layer_net.py"]})
+        make_submission(tmp_path / "sub", {name: files[name]
+                                           for name in ("two_layer_net.py", "fc_net.py")})
         (tmp_path / "sub" / "layers.py").write_bytes(
             files["layers.py"].encode("utf-8", "surrogateescape"))
         report = grade(tmp_path / "sub", rubric)
@@ -436,7 +439,7 @@ def test_a_wrong_loss_with_a_consistent_gradient_costs_only_the_loss(tmp_path, r
 
 def test_symlinks_in_a_submission_folder_are_not_followed(tmp_path, rubric):
     folder = make_submission(tmp_path)
-    for name in ("layers.py", "two_layer_net.py"):
+    for name in EDITED_FILES:
         (folder / name).unlink()
         (folder / name).symlink_to(SOLUTIONS / name)
     report = grade(folder, rubric)
