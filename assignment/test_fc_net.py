@@ -7,18 +7,15 @@ every test has a time limit (60 s).
 """
 
 from pathlib import Path
-from time import perf_counter
 
 import numpy as np
 import pytest
-from feedback import TimeLimitExceeded, check_array, check_close, check_imports, time_limit
+from feedback import check_array, check_close, check_imports
 from gradient_check import numeric_gradient
 from test_two_layer_net import (
-    COST_CAP,
-    COST_FACTOR,
-    COST_FLOOR,
     affine_definition,
     bce_terms,
+    check_loss_time,
     expect,
     load_own_module,
     relu_definition,
@@ -26,7 +23,6 @@ from test_two_layer_net import (
     sigmoid_definition,
     softmax_loss_definition,
     time_limit_per_test,  # noqa: F401 - the autouse fixture: a time limit per test
-    timing_stand_ins,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -247,27 +243,9 @@ def test_fc_loss_is_as_fast_as_backprop(fc):
     model = fc.FullyConnectedNet(d, hidden, classes, reg=0.1)
     for name, value in params.items():
         model.params[name] = value.copy()
-    best = float("inf")
-    for _ in range(3):
-        started = perf_counter()
-        forward_definition(params, X, "softmax")
-        best = min(best, perf_counter() - started)
-    usual = 3 * best  # about what forward and backward together take
-    budget = min(max(COST_FACTOR * usual, COST_FLOOR), COST_CAP)
-    limit = time_limit(budget, "")
-    started = perf_counter()
-    try:
-        with limit, timing_stand_ins():
-            model.loss(X, y)
-    except TimeLimitExceeded:
-        if not limit.expired:
-            raise
-    seconds = perf_counter() - started
-    expect(None if seconds <= budget else
-           f"FullyConnectedNet.loss: backward must compute the gradient directly, not by "
-           f"numeric differences: loss(X, y) of a net with D={d}, hidden_dims={hidden} on {n} "
-           f"examples took more than {budget:.1f} s, where backprop takes about "
-           f"{usual * 1e3:.0f} ms.")
+    check_loss_time("FullyConnectedNet.loss", model, X, y,
+                    lambda: forward_definition(params, X, "softmax"),
+                    f"D={d}, hidden_dims={hidden}")
 
 
 # --- predict --------------------------------------------------------------------------
@@ -302,7 +280,7 @@ def test_fc_overfits_20_points(fc):
     steps, learning_rate = 80, 0.5
     rng = np.random.default_rng(41)
     X, y = rng.standard_normal((20, 5)), rng.integers(0, 3, 20)
-    model = fc.FullyConnectedNet(5, [50, 50], 3, seed=0)
+    model = fc.FullyConnectedNet(5, [30, 30], 3, seed=0)
     for _ in range(steps):
         _, grads = loss_and_grads(model, X, y)
         for name in model.params:
@@ -312,5 +290,5 @@ def test_fc_overfits_20_points(fc):
     expect(None if accuracy == 1.0 else
            f"FullyConnectedNet: after {steps} full-batch gradient steps (learning rate "
            f"{learning_rate}) from its own initialization (seed=0), a net with hidden_dims="
-           f"[50, 50] classifies {accuracy:.0%} of 20 training points right, expected 100%: "
+           f"[30, 30] classifies {accuracy:.0%} of 20 training points right, expected 100%: "
            f"check the initialization scale and the gradients.")

@@ -485,6 +485,12 @@ def test_loss_is_as_fast_as_backprop(net, loss):
     def forward():
         hidden = relu_definition(affine_definition(X, params["W1"], params["b1"]))
         return affine_definition(hidden, params["W2"], params["b2"])
+    check_loss_time("TwoLayerNet.loss", model, X, y, forward, f"D={d}, H={h}")
+
+
+def check_loss_time(function, model, X, y, forward, size):
+    """Fail unless model.loss(X, y) takes about what backprop takes: a small multiple of
+    ``forward()``, a plain vectorized forward pass of the same net (``size`` describes it)."""
     best = min(_seconds(forward) for _ in range(3))
     usual = 3 * best  # about what forward and backward together take
     budget = min(max(COST_FACTOR * usual, COST_FLOOR), COST_CAP)
@@ -498,8 +504,8 @@ def test_loss_is_as_fast_as_backprop(net, loss):
             raise
     seconds = perf_counter() - started
     expect(None if seconds <= budget else
-           f"TwoLayerNet.loss: backward must compute the gradient directly, not by numeric "
-           f"differences: loss(X, y) of a net with D={d}, H={h} on {n} examples took more "
+           f"{function}: backward must compute the gradient directly, not by numeric "
+           f"differences: loss(X, y) of a net with {size} on {X.shape[0]} examples took more "
            f"than {budget:.1f} s, where backprop takes about {usual * 1e3:.0f} ms.")
 
 
