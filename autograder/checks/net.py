@@ -23,7 +23,7 @@ from autograder.checks import (
     losses,
     unpack,
 )
-from autograder.checks.layers import COST_FACTOR, COST_FLOOR, GRADIENT_WHAT, _reference_seconds
+from autograder.checks.layers import COST_FACTOR, COST_FLOOR, GRADIENT_WHAT, reference_seconds
 from autograder.reference import reference as reference_modules
 from autograder.sandbox import CallFailed, Ref
 
@@ -220,7 +220,8 @@ def loss_cost_check(ctx: Context, function: str, handle: str, params: dict[str, 
                     reference, X: np.ndarray, y: np.ndarray, size: str) -> None:
     """Failed unless the submission's net ``handle`` (built, parameters not yet set) runs
     loss(X, y) in about the time the ``reference`` net with ``params`` takes."""
-    seconds = _reference_seconds(reference.loss, X, y)
+    shapes = tuple(value.shape for value in params.values())
+    seconds = reference_seconds((function, size, X.shape, *shapes), reference.loss, X, y)
     budget = min(max(COST_FACTOR * seconds, COST_FLOOR), ctx.sandbox.limits.call_timeout)
     _set_params(ctx, handle, params)
     held = ctx.sandbox.hold(f"{handle}/data", X, y)
