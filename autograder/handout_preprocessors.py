@@ -14,7 +14,7 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import List, Unicode
 
-from autograder.math_svg import render_markdown_math
+from autograder.math_svg import UnsupportedFormula, render_markdown_math
 from autograder.paths import SOLUTIONS
 from autograder.release import solution_regions
 from autograder.submission import STUDENT_MODULES
@@ -25,7 +25,11 @@ class RenderMath(Preprocessor):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "markdown":
-            cell.source = render_markdown_math(cell.source)
+            try:
+                cell.source = render_markdown_math(cell.source)
+            except UnsupportedFormula as error:
+                raise UnsupportedFormula(f"markdown cell {cell.get('id', index)}: {error}") \
+                    from None
         return cell, resources
 
 

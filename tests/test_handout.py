@@ -179,3 +179,14 @@ def test_the_command_writes_one_file_with_the_plots(tmp_path, capsys, monkeypatc
     assert page.count("data:image/png;base64,") >= 4  # loss curve, boundaries, Jacobian cost
     assert f"({out.stat().st_size // 1024} KiB)" in capsys.readouterr().out
     assert not list(SOLUTIONS.glob("*.html"))  # solutions/ is left untouched
+
+
+def test_a_formula_that_cannot_be_drawn_stops_the_command_with_its_cell(tmp_path, capsys,
+                                                                        monkeypatch):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "fine $x$, not $\\begin{pmatrix} a \\end{pmatrix}$", id="bad-cell")])
+    monkeypatch.setattr(handout, "execute", lambda notebook_, folder, timeout=300: notebook)
+    assert main(["handout", str(tmp_path / "out.html")]) == 2
+    error = capsys.readouterr().err
+    assert "markdown cell bad-cell" in error and "pmatrix" in error
+    assert not (tmp_path / "out.html").exists()
