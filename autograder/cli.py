@@ -106,7 +106,12 @@ def _nbgrader_course(args: argparse.Namespace) -> int:
 
 def _handout(args: argparse.Namespace) -> int:
     from autograder.handout import render_handout
-    out = render_handout(args.out)
+    from autograder.math_svg import UnsupportedFormula
+    try:
+        out = render_handout(args.out)
+    except UnsupportedFormula as error:  # the notebook's fault, not the command's: no traceback
+        print(f"backprop-hw handout: {error}", file=sys.stderr)
+        return 2
     print(f"wrote {out} ({out.stat().st_size // 1024} KiB): the executed solutions notebook")
     return 0
 

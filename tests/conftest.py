@@ -1,0 +1,36 @@
+"""Fixtures shared by several test files."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+
+import pytest
+
+
+@dataclass(frozen=True)
+class ExecutedNotebook:
+    notebook: object  # nbformat.NotebookNode
+    seconds: float
+
+
+@pytest.fixture(scope="session")
+def executed_solutions(tmp_path_factory) -> ExecutedNotebook:
+    """solutions/backprop.ipynb as the handout runs it, executed once per test session.
+
+    It runs in a scratch copy of solutions/, after the handout's steps on the source
+    (student instructions and hidden tests left out; the code cells are the notebook's own).
+    Callers must not modify it: copy it first (``nbformat.from_dict``).
+    """
+    import nbformat
+
+    from autograder import handout
+    from autograder.paths import SOLUTIONS
+
+    folder = tmp_path_factory.mktemp("executed") / "solutions"
+    shutil.copytree(SOLUTIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    notebook = handout.prepare(nbformat.read(folder / handout.NOTEBOOK, as_version=4))
+    started = time.monotonic()
+    executed = handout.execute(notebook, folder, timeout=120)
+    return ExecutedNotebook(executed, time.monotonic() - started)
