@@ -64,7 +64,7 @@ def _affine(n: int, d: int, m: int) -> Callable[[np.random.Generator], tuple]:
 
 LAYERS = (
     LayerSpec("affine_forward", "affine_backward", ("x", "w", "b"), ("dx", "dw", "db"),
-              _affine(N, D, M), _affine(1, 3, 6), _affine(64, 1024, 1024), "(x, w, b)",
+              _affine(N, D, M), _affine(1, 3, 6), _affine(64, 256, 256), "(x, w, b)",
               lambda inputs: {"the bias b is missing": inputs[0] @ inputs[1]},
               lambda inputs, dout: {}),
     LayerSpec("relu_forward", "relu_backward", ("x",), ("dx",),

@@ -213,7 +213,7 @@ def _gradient_mistakes(reference, X: np.ndarray, y: np.ndarray, name: str,
     return mistakes
 
 
-NET_COST = (64, 512, 512, 10)  # N, D, H, C of the net whose backward is timed
+NET_COST = (64, 256, 256, 10)  # N, D, H, C of the net whose backward is timed
 
 
 def loss_cost_check(ctx: Context, function: str, handle: str, params: dict[str, np.ndarray],
@@ -237,7 +237,7 @@ def loss_cost_check(ctx: Context, function: str, handle: str, params: dict[str, 
 
 
 def _net_cost(ctx: Context, check_id: str, loss: str) -> None:
-    """Failed unless loss(X, y) of a 512-wide net takes about what backprop takes."""
+    """Failed unless loss(X, y) of a 256-wide net takes about what backprop takes."""
     n, d, h, classes = NET_COST
     classes = classes if loss == "softmax" else 2
     rng = ctx.rng(f"{check_id}/large")
