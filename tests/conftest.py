@@ -34,3 +34,18 @@ def executed_solutions(tmp_path_factory) -> ExecutedNotebook:
     started = time.monotonic()
     executed = handout.execute(notebook, folder, timeout=120)
     return ExecutedNotebook(executed, time.monotonic() - started)
+
+
+@pytest.fixture(scope="session")
+def short_rubric(tmp_path_factory):
+    """The rubric with the short limits the gallery is graded with (gallery_runs.py)."""
+    from gallery_runs import short_rubric
+    return short_rubric(tmp_path_factory.mktemp("short_rubric"))
+
+
+@pytest.fixture(scope="session")
+def gallery(tmp_path_factory, short_rubric):
+    """{submission name: GalleryRun}: every gallery submission's local tests run and its
+    grade, once per session (see gallery_runs.py). Its users share one xdist group."""
+    from gallery_runs import run_gallery
+    return run_gallery(tmp_path_factory.mktemp("gallery"), short_rubric)

@@ -7,121 +7,29 @@ grader gives that function full points. Training on the held-out datasets is
 left out on both sides (the local moons test, graded "train (held-out)", is not
 run).
 
-Each submission's local tests run once, in a pytest process of their own, with
-a small plugin that records every test's ``grades`` mark and outcome; its
-grading runs without the held-out datasets.
+Each submission's local tests run once per session, in a pytest process of their
+own, with a small plugin that records every test's ``grades`` mark and outcome, and
+it is graded once (tests/gallery_runs.py); the held-out datasets' checks are left
+out of the grader's verdicts.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import json
-import os
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-from submissions import BUGS, buggy_files, gallery_files, make_submission, reference_files
+from gallery_runs import LocalRun, submissions
 
-from autograder.grade import grade
 from autograder.rubric import load_rubric
 
-GALLERY = Path(__file__).parent / "gallery"
+pytestmark = pytest.mark.xdist_group("gallery")  # the gallery's runs are made once, there
+
 FUNCTIONS = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
              "sigmoid_forward", "sigmoid_backward", "softmax_loss", "bce_loss", "mse_loss",
              "affine_jacobians", "TwoLayerNet.__init__", "TwoLayerNet.loss",
              "TwoLayerNet.predict", "train", "FullyConnectedNet.__init__",
              "FullyConnectedNet.loss", "FullyConnectedNet.predict", "FullyConnectedNet")
-LOCAL_TIMEOUT = 600
-MOONS = "test_two_layer_net.py::test_train_reaches_threshold_on_moons"  # held-out: not run
-
-# Loaded with -p into the student's pytest: one JSON line per event, written as it
-# happens, so that a run that dies midway still tells what it got through.
-PLUGIN = '''
-import json
-import os
-
-_OUT = os.environ["AGREEMENT_RESULTS"]
-
-
-def _write(record):
-    with open(_OUT, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record) + "\\n")
-
-
-def pytest_collection_finish(session):
-    for item in session.items:
-        mark = item.get_closest_marker("grades")
-        _write({"collected": item.nodeid, "functions": list(mark.args) if mark else None})
-
-
-def pytest_collectreport(report):
-    if report.failed:
-        _write({"collect_error": report.nodeid, "text": str(report.longrepr)[-3000:]})
-
-
-def pytest_runtest_logreport(report):
-    if report.failed or report.when == "call":
-        _write({"test": report.nodeid, "outcome": report.outcome,
-                "text": str(report.longrepr)[-3000:] if report.failed else ""})
-'''
-
-
-def gallery_cases() -> list[tuple[str, dict[str, str]]]:
-    """(name, files over the reference) of every gallery folder present."""
-    cases = []
-    for kind in ("correct", "hostile", "near_miss"):
-        for folder in sorted(p for p in (GALLERY / kind).glob("*") if p.is_dir()):
-            cases.append((f"{kind}/{folder.name}", gallery_files(folder)))
-    return cases
-
-
-SUBMISSIONS = [("reference", reference_files()), ("stubs", {}),
-               *((f"bug/{bug.name}", buggy_files(bug)) for bug in BUGS),
-               *gallery_cases()]
-
-
-@dataclasses.dataclass
-class LocalRun:
-    """What one run of the local tests gave."""
-
-    tests: dict[str, tuple[str, ...] | None]  # node id -> its grades mark's functions
-    failures: dict[str, str]                  # node id -> failure text, for every failed test
-    passed: set[str]
-    collect_errors: dict[str, str]            # file -> error text
-    log: str
-
-
-def run_local_tests(folder: Path, plugin_dir: Path) -> LocalRun:
-    results = folder.parent / f"{folder.name}.jsonl"
-    results.unlink(missing_ok=True)
-    env = {**os.environ, "AGREEMENT_RESULTS": str(results),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(plugin_dir),
-                                                       os.environ.get("PYTHONPATH")]))}
-    try:
-        done = subprocess.run([sys.executable, "-m", "pytest", "-p", "agreement_plugin",
-                               "-p", "no:cacheprovider", "--deselect", MOONS], cwd=folder, env=env,
-                              capture_output=True, text=True, timeout=LOCAL_TIMEOUT)
-        log = done.stdout[-5000:] + done.stderr[-2000:]
-    except subprocess.TimeoutExpired:
-        log = f"the local tests did not finish within {LOCAL_TIMEOUT} s"
-    run = LocalRun({}, {}, set(), {}, log)
-    lines = results.read_text(encoding="utf-8").splitlines() if results.exists() else []
-    for record in map(json.loads, lines):
-        if "collected" in record:
-            functions = record["functions"]
-            run.tests[record["collected"]] = tuple(functions) if functions is not None else None
-        elif "collect_error" in record:
-            run.collect_errors[record["collect_error"]] = record["text"]
-        elif record["outcome"] == "failed":
-            run.failures[record["test"]] = record["text"]
-        elif record["outcome"] == "passed":
-            run.passed.add(record["test"])
-    run.passed -= set(run.failures)
-    return run
+NAMES = [name for name, _ in submissions()]
 
 
 @functools.cache
@@ -129,39 +37,9 @@ def held_out_ids() -> frozenset[str]:
     return frozenset(f"train_{name}" for name in load_rubric().datasets)
 
 
-def rubric_without_training():
-    """The rubric with the held-out datasets at 0 points: they are not run."""
-    rubric = load_rubric()
-    return dataclasses.replace(rubric, datasets={
-        name: dataclasses.replace(rule, points=0.0) for name, rule in rubric.datasets.items()})
-
-
 @pytest.fixture(scope="module")
-def plugin_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("agreement_plugin")
-    (folder / "agreement_plugin.py").write_text(PLUGIN, encoding="utf-8")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def outcomes(tmp_path_factory, plugin_dir):
-    """{submission name: (LocalRun, grader Report)}, computed a few at a time in threads."""
-    rubric, root = rubric_without_training(), tmp_path_factory.mktemp("agreement")
-
-    def both(item: tuple[int, tuple[str, dict[str, str]]]):
-        number, (name, files) = item
-        folder = make_submission(root / f"s{number}", files)
-        return name, (run_local_tests(folder, plugin_dir), grade(folder, rubric))
-    # Few at a time: the timing tests on both sides allow 50 times backprop's time, not
-    # a machine that is busy with ten submissions at once.
-    jobs = max(1, min(4, (os.cpu_count() or 2) // 2))
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return dict(pool.map(both, enumerate(SUBMISSIONS)))
-
-
-@pytest.fixture(scope="module")
-def reference_run(outcomes) -> LocalRun:
-    return outcomes["reference"][0]
+def reference_run(gallery) -> LocalRun:
+    return gallery["reference"].local
 
 
 def functions_by_file(reference: LocalRun) -> dict[str, set[str]]:
@@ -221,9 +99,9 @@ def test_every_local_test_names_the_functions_it_grades(reference_run):
                                                                    reference_run.log)
 
 
-@pytest.mark.parametrize("name", [name for name, _ in SUBMISSIONS])
-def test_local_tests_and_grader_agree_per_function(outcomes, reference_run, name):
-    run, report = outcomes[name]
+@pytest.mark.parametrize("name", NAMES)
+def test_local_tests_and_grader_agree_per_function(gallery, reference_run, name):
+    run, report = gallery[name].local, gallery[name].report
     local, graded = local_verdicts(run, reference_run), grader_verdicts(report)
     disagreements = []
     for function in FUNCTIONS:

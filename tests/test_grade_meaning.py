@@ -29,11 +29,10 @@ import pytest
 from submissions import gallery_files, make_submission
 
 from autograder.grade import Report, grade
-from autograder.paths import RUBRIC, SOLUTIONS
-from autograder.rubric import load_rubric
 
 GALLERY = Path(__file__).parent / "gallery"
 KINDS_OF_CASES = ("hostile", "near_miss")
+pytestmark = pytest.mark.xdist_group("gallery")  # graded once, in tests/gallery_runs.py
 
 LAYERS = ("affine", "relu", "sigmoid")
 LOSSES = ("softmax_loss", "bce_loss", "mse_loss")
@@ -196,23 +195,13 @@ EXPECTATIONS = (
 # -- helpers -------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def rubric(tmp_path_factory):
-    """The rubric with short limits. Calls get 2 s: enough for any reference call, and
-    a numeric-difference backward on a large layer times out quickly. Training gets
-    5 s, so that a cheat that loads a library in train (a few seconds for sklearn)
-    fails for what it does, not for being slow."""
-    text = RUBRIC.read_text()
-    for key, value in (("call_timeout", "2.0"), ("train_timeout", "5.0"),
-                       ("submission_timeout", "120.0"), ("memory_mb", "1024")):
-        text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, flags=re.M)
-    path = tmp_path_factory.mktemp("rubric") / "rubric.toml"
-    path.write_text(text)
-    return load_rubric(path)
+def rubric(short_rubric):
+    return short_rubric
 
 
 @pytest.fixture(scope="module")
-def reference_report(rubric) -> Report:
-    return grade(SOLUTIONS, rubric)
+def reference_report(gallery) -> Report:
+    return gallery["reference"].report
 
 
 def case_files(case: str) -> dict[str, str]:
@@ -297,8 +286,8 @@ def test_every_gallery_case_has_expectations_and_a_readme_line():
 # -- every case ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("expect", EXPECTATIONS, ids=lambda expect: expect.case)
-def test_a_gallery_case_scores_what_it_must(tmp_path, rubric, reference_report, expect):
-    report = grade_case(expect.case, tmp_path, rubric)
+def test_a_gallery_case_scores_what_it_must(gallery, reference_report, expect):
+    report = gallery[expect.case].report
     assert_grade_is_well_formed(report, reference_report)
     tests = by_id(report)
     for test_id in expect.zero:

@@ -1,7 +1,8 @@
 """The local tests students get: green on the reference, red on the stubs, and telling.
 
 Each run is a separate pytest process in a copy of the student folder, as a
-student would run it.
+student would run it; the gallery's runs are made once per session
+(tests/gallery_runs.py) and shared with test_agreement.py.
 """
 
 from __future__ import annotations
@@ -10,36 +11,23 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import numpy as np
 import pytest
-from submissions import BUGS, buggy_files, make_submission, reference_files
+from submissions import BUGS, buggy_files, make_submission
 
 
-def run_student_tests(folder: Path) -> dict[str, str | None]:
-    """Run pytest in ``folder``; return {test name: failure text, or None if it passed}."""
-    report = folder / "report.xml"
-    subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-                    f"--junitxml={report}"], cwd=folder, capture_output=True, timeout=300)
-    results = {}
-    for case in ET.parse(report).getroot().iter("testcase"):
-        problems = [child for child in case if child.tag in ("failure", "error", "skipped")]
-        results[case.get("name")] = (
-            " ".join((p.get("message") or "") + (p.text or "") for p in problems)
-            if problems else None)
-    return results
+def local_test_name(node: str) -> str:
+    """The test function a local test's node id names ("file.py::test_x[param]" -> "test_x")."""
+    return node.split("::")[-1].split("[")[0]
 
 
-@pytest.fixture(scope="module")
-def reference_results(tmp_path_factory):
-    return run_student_tests(make_submission(tmp_path_factory.mktemp("ref"), reference_files()))
-
-
-def test_reference_passes_every_student_test(reference_results):
-    assert len(reference_results) >= 30, reference_results
-    failed = {name: text for name, text in reference_results.items() if text is not None}
-    assert not failed
+@pytest.mark.xdist_group("gallery")
+def test_reference_passes_every_student_test(gallery):
+    run = gallery["reference"].local
+    assert len(run.tests) >= 30, run.log
+    assert not run.failures and not run.collect_errors
+    assert run.passed == set(run.tests), run.log
 
 
 # The import rule holds for the stubs too: these pass on the untouched release.
@@ -47,25 +35,28 @@ IMPORT_RULE_TESTS = ("test_layers_imports_only_numpy_and_the_standard_library",
                      "test_two_layer_net_imports_only_numpy_and_the_standard_library",
                      "test_fc_net_imports_only_numpy_and_the_standard_library")
 
-def test_stubs_fail_every_student_test_with_not_implemented(tmp_path, reference_results):
-    results = run_student_tests(make_submission(tmp_path))
-    assert set(results) == set(reference_results)
-    for name, text in results.items():
-        if name in IMPORT_RULE_TESTS:
-            assert text is None, f"{name} failed on the untouched stubs: {text[:500]}"
+
+@pytest.mark.xdist_group("gallery")
+def test_stubs_fail_every_student_test_with_not_implemented(gallery):
+    run, reference = gallery["stubs"].local, gallery["reference"].local
+    assert set(run.tests) == set(reference.tests)
+    for node in run.tests:
+        text = run.failures.get(node)
+        if local_test_name(node) in IMPORT_RULE_TESTS:
+            assert node in run.passed, f"{node} failed on the untouched stubs: {text[:500]}"
             continue
-        assert text is not None, f"{name} passed on the untouched stubs"
-        assert "NotImplementedError" in text, f"{name} failed otherwise: {text[:500]}"
+        assert text is not None, f"{node} passed on the untouched stubs"
+        assert "NotImplementedError" in text, f"{node} failed otherwise: {text[:500]}"
 
 
+@pytest.mark.xdist_group("gallery")
 @pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.name)
-def test_a_known_bug_is_caught_and_named(tmp_path, bug):
-    results = run_student_tests(make_submission(tmp_path, buggy_files(bug)))
-    student_test = bug.student_test
-    matching = [name for name in results if name.split("[")[0] == student_test]
-    assert matching, f"no student test named {student_test}"
-    messages = [results[name] for name in matching if results[name]]
-    assert messages, f"{student_test} passed despite {bug.name}"
+def test_a_known_bug_is_caught_and_named(gallery, bug):
+    run = gallery[f"bug/{bug.name}"].local
+    matching = [node for node in run.tests if local_test_name(node) == bug.student_test]
+    assert matching, f"no student test named {bug.student_test}"
+    messages = [run.failures[node] for node in matching if node in run.failures]
+    assert messages, f"{bug.student_test} passed despite {bug.name}"
     assert any(bug.hint in message for message in messages), messages
 
 
@@ -126,8 +117,12 @@ def test_a_local_run_ends_with_the_rubrics_points_per_function(tmp_path):
     total = sum(points.values())
     bug = next(b for b in BUGS if b.name == "mse_missing_factor_2")
     folder = make_submission(tmp_path, buggy_files(bug))
-    done = subprocess.run([sys.executable, "-m", "pytest"], cwd=folder, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-m", "pytest", f"--junitxml={tmp_path / 'r.xml'}"],
+                          cwd=folder, capture_output=True, text=True, timeout=300)
+    # The one local run of the whole suite, the training on the local moons included.
+    cases = {case.get("name"): list(case) for case in
+             ET.parse(tmp_path / "r.xml").getroot().iter("testcase")}
+    assert cases["test_train_reaches_threshold_on_moons"] == [], done.stdout[-3000:]
     table = done.stdout.split("points by function")[1]
     rows = {line.split()[0]: line for line in table.splitlines()[1:] if line.startswith("  ")}
     assert f"below {points['mse_loss']:g} / {points['mse_loss']:g}" in rows["mse_loss"]
