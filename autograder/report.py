@@ -25,6 +25,7 @@ from autograder.grade import GRADED
 
 REPORT_HTML = "report.html"
 NO_MATPLOTLIB = "charts left out: matplotlib is not installed (pip install 'backprop-hw[notebook]')"
+CHARTED_CHECKS = 30  # the worst ones; the table below the chart lists every check
 TIME_FAILURES = {"timeout": "timed out", "not_run": "not run (the submission's time ran out)"}
 
 STYLE = """
@@ -98,7 +99,7 @@ def not_graded(results: dict[str, dict[str, Any]]) -> list[list[str]]:
 
 def _png(figure: Any) -> str:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=80)  # fixed margins: "tight" draws twice
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f'<img alt="chart" src="data:image/png;base64,{data}">'
 
@@ -110,26 +111,31 @@ def charts(totals: list[float], max_score: float,
         from matplotlib.figure import Figure  # its own Agg canvas: no pyplot, no global state
     except ImportError:
         return None
-    images = []
-    figure = Figure(figsize=(7, 3))
+    images, shown, total = [], min(len(rates), CHARTED_CHECKS), len(rates)
+    figure = Figure(figsize=(8, 3))
+    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.9)
     axes = figure.subplots()
     axes.hist(totals, bins=20, range=(0, max_score or 1), color="#4878a8", edgecolor="white")
     axes.set_xlabel(f"total score (of {max_score:g})")
     axes.set_ylabel("students")
     axes.set_title(f"scores of {len(totals)} student(s)")
     images.append(_png(figure))
+    rates = rates[:CHARTED_CHECKS]
     if rates:
-        figure = Figure(figsize=(7, 0.6 + 0.17 * len(rates)))
+        height = 0.8 + 0.16 * len(rates)
+        figure = Figure(figsize=(8, height))
+        figure.subplots_adjust(left=0.3, right=0.98, bottom=0.5 / height, top=1 - 0.35 / height)
         axes = figure.subplots()
         labels = [test.id for test, _, _ in rates]
         values = [100 * p / n for _, p, n in rates]
         axes.barh(range(len(rates)), values, color=["#c0504d" if v < 50 else "#4878a8"
                                                      for v in values])
         axes.set_yticks(range(len(rates)), labels, fontsize=7)
-        axes.invert_yaxis()  # worst at the top
+        axes.set_ylim(len(rates) - 0.5, -0.5)  # worst at the top
         axes.set_xlim(0, 100)
         axes.set_xlabel("students who pass (%)")
-        axes.set_title("pass rate of each check, worst first")
+        axes.set_title(f"pass rate of the {len(rates)} worst checks" if shown < total else
+                       "pass rate of each check, worst first")
         images.append(_png(figure))
     return images
 
