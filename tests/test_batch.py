@@ -284,6 +284,7 @@ def test_names_print_without_bidirectional_controls():
     from autograder.batch import printable
     assert printable("\u202eevil\u2066x\u200f") == "evilx"
     assert printable("carol\udce9") == "carol\ufffd"
+    assert printable("a\x1b[2Jb\n") == "a?[2Jb?"  # no terminal escapes on the progress bar
 
 
 def _fake_grade(path, rubric=None, hide=(), cancel=None):
@@ -364,14 +365,19 @@ def test_ctrl_c_and_sigterm_stop_a_real_batch_cleanly(tmp_path: Path, signame: s
     import time
 
     from submissions import inject
+
+    from autograder.paths import RUBRIC
     subs = _class(tmp_path, "a_empty", "b_empty")
-    for name in ("c_slow", "d_slow"):  # the first call never returns (10 s call limit)
+    rubric = tmp_path / "rubric.toml"  # a 60 s call limit: only the kill ends the call soon
+    rubric.write_text(RUBRIC.read_text().replace("call_timeout = 10.0", "call_timeout = 60.0"))
+    for name in ("c_slow", "d_slow"):  # the first call never returns
         for file, text in inject("affine_forward", "while True: pass").items():
             (subs / name).mkdir(exist_ok=True)
             (subs / name / file).write_text(text)
     out = (tmp_path / "out").resolve()
     process = subprocess.Popen(
-        [sys.executable, "-m", "autograder.cli", "batch", str(subs), "--out", str(out)],
+        [sys.executable, "-m", "autograder.cli", "batch", str(subs), "--out", str(out),
+         "--rubric", str(rubric)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
     try:
@@ -412,10 +418,19 @@ def test_a_corrupt_dataset_or_a_bad_rubric_stops_a_batch_before_anyone_with_exit
     def corrupt(name):
         raise DataError(f"data/{name}.npz does not match the sha256 in data/manifest.json")
     monkeypatch.setattr(grade_module, "load_dataset", corrupt)
+    monkeypatch.setattr(batch, "grade", _fake_grade)  # the data is verified before any grade
     assert main(["batch", str(class_dir), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "does not match the sha256" in err and len(err.strip().splitlines()) == 1
     assert not list(out.glob("*.json"))  # nobody got a zero for the grader's data
+
+    def grade_on_corrupt_data(path, rubric=None, hide=(), cancel=None):
+        corrupt("moons")
+    monkeypatch.setattr(batch, "verify_data", lambda rubric: None)
+    monkeypatch.setattr(batch, "grade", grade_on_corrupt_data)  # found while grading: stop
+    assert main(["batch", str(class_dir), "--out", str(out), "-j", "2"]) == 2
+    assert "does not match the sha256" in capsys.readouterr().err
+    assert not list(out.glob("*.json"))
 
 
 def test_a_grader_failure_inside_grade_is_marked_and_never_shown_to_the_student(
