@@ -450,4 +450,5 @@ def test_a_grader_failure_inside_grade_is_marked_and_never_shown_to_the_student(
     assert "boom" not in data["output"] and all("boom" not in t["output"] for t in data["tests"])
     student = format_report(report, for_student=True)
     assert "boom" not in student and "grader failed" in student
+    assert len(student.splitlines()) == 2  # the score and why: not 58 "not graded" lines
     assert "boom" in format_report(report)  # the staff's view says why
