@@ -3,36 +3,48 @@
 Every entry of the folder (a folder, or a .zip file) is one student; the
 student's name is the entry's name without ``.zip``. Each student's results
 are written as soon as that student is graded, ``<student>.json`` last, so a
-batch that is killed loses nothing: run it again and it grades only the
-students that have no readable ``<student>.json`` yet.
+batch that is stopped loses nothing: run it again and it grades only the
+students that have no readable ``<student>.json`` yet, and those the grader
+itself failed on last time. Ctrl-C or SIGTERM stops it cleanly: the running
+workers are killed, and grades.csv and report.html are written for the
+students done.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 import re
+import signal
 import stat
 import sys
+import threading
 import traceback
 import zipfile
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from autograder import grades, report
+from autograder.cancel import Cancel
+from autograder.errors import BackpropHwError, Interrupted, UsageError
 from autograder.files import write_json_atomic, write_text_atomic
-from autograder.grade import format_report, grade
+from autograder.grade import (
+    GRADER_ERROR,
+    GRADER_FAILED_TEXT,
+    SUBMISSION_PROBLEM,
+    format_report,
+    grade,
+    verify_data,
+)
+from autograder.grades import read_results
 from autograder.rubric import Rubric
 from autograder.sandbox import SandboxRefused
 
-GRADES_CSV = "grades.csv"
 
-
-class BatchError(ValueError):
+class BatchError(UsageError):
     """The batch cannot start: the submissions folder or the output folder is unusable."""
 
 
@@ -44,9 +56,15 @@ class BatchResult:
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)   # graded: nothing could be (a 0)
+    retried: list[str] = field(default_factory=list)    # the grader had failed on them before
     scores: dict[str, float] = field(default_factory=dict)
     max_score: float = 0.0
     csv_path: Path | None = None
+    report_path: Path | None = None
+    report_note: str = ""
+    interrupted: int | None = None   # the signal that stopped the batch
+    left: int = 0                    # students not graded because of it
 
     @property
     def mean(self) -> float | None:
@@ -57,17 +75,36 @@ class BatchResult:
         """A few lines for the person who ran the batch."""
         lines = [f"batch: {len(self.graded)} graded, {len(self.skipped)} skipped "
                  f"(already graded), {len(self.failed)} failed (grader error)"]
+        if self.problems:
+            lines.append(f"  {len(self.problems)} could not be graded at all (submission "
+                         f"problem, a 0 with the reason): "
+                         + ", ".join(sorted(map(printable, self.problems))))
+        if self.retried:
+            lines.append("  graded again after a grader error last time: "
+                         + ", ".join(sorted(map(printable, self.retried))))
         if self.failed:
             lines.append("  the grader failed on: " + ", ".join(sorted(map(printable, self.failed)))
-                         + " (each got a 0 with the reason; delete their .json to retry)")
+                         + " (each got a 0 with the reason, left out of lms.csv; the same "
+                           "command grades them again)")
         if self.ignored:
             lines.append("  ignored (neither a folder nor a .zip): " + ", ".join(self.ignored))
         if self.mean is not None:
             lines.append(f"  mean score {self.mean:.2f} / {self.max_score:g} over "
                          f"{len(self.scores)} student(s)")
         if self.csv_path is not None:
-            lines.append(f"  grades written to {self.csv_path}")
+            lines.append(f"  grades written to {self.csv_path} (legend: {grades.LEGEND_CSV}, "
+                         f"for an LMS: {grades.LMS_CSV})")
+        if self.report_path is not None:
+            lines.append(f"  class report: {self.report_path}{self.report_note}")
         return "\n".join(lines)
+
+    def interrupted_line(self) -> str:
+        """The one line said when a signal stopped the batch."""
+        name = "Ctrl-C" if self.interrupted == signal.SIGINT else \
+            signal.Signals(self.interrupted or signal.SIGTERM).name
+        return (f"batch stopped by {name}: {len(self.graded) + len(self.failed)} graded in this "
+                f"run, {self.left} not yet; grades.csv and report.html cover those done; run "
+                f"the same command again to grade the rest")
 
 
 BIDI_CONTROLS = dict.fromkeys(map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
@@ -78,7 +115,8 @@ def printable(student: str) -> str:
     """A student's name as text that prints and encodes (folder names need not be UTF-8),
     without the bidirectional controls that make a name display as another."""
     text = student.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return text.translate(BIDI_CONTROLS)
+    # No terminal escapes either: a name ends up on the progress bar and in the summary.
+    return "".join(ch if ch.isprintable() else "?" for ch in text.translate(BIDI_CONTROLS))
 
 
 def result_stem(student: str) -> str:
@@ -135,17 +173,6 @@ def find_submissions(directory: Path, outdir: Path | None = None
     return found, ignored
 
 
-def read_results(path: Path) -> dict[str, Any] | None:
-    """A student's results.json if it exists and is a complete one, else None."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("score"), (int, float)):
-        return None
-    return data
-
-
 GRADER_ERRORS = "grader-errors.log"  # in the output folder: for the course staff only
 
 
@@ -154,83 +181,92 @@ def failure_results(student: str, error: BaseException) -> tuple[dict[str, Any],
     student the grader itself failed on. The reason and traceback stay out of what the
     student sees (extra_data is hidden from students on Gradescope)."""
     reason = f"{type(error).__name__}: {error}"
-    output = ("The grader failed on this submission and could not grade it. This is not a "
-              "verdict on the code: the course staff will look at it.")
-    text = f"backprop-hw: {printable(student)}: not graded: {output}"
+    text = f"backprop-hw: {printable(student)}: not graded: {GRADER_FAILED_TEXT}"
     log = "\n".join([f"== {printable(student)}: {reason}",
                      *traceback.format_exception(type(error), error, error.__traceback__)])
-    data = {"score": 0.0, "execution_time": 0.0, "output": output, "tests": [],
-            "extra_data": {"grader_failed": True, "error": reason}}
+    data = {"score": 0.0, "execution_time": 0.0, "output": GRADER_FAILED_TEXT, "tests": [],
+            "extra_data": {"status": GRADER_ERROR, "reason": reason, "grader_failed": True,
+                           "error": reason}}
     return data, text, log
 
 
 def grade_student(student: str, submission: Path, outdir: Path, rubric: Rubric,
-                  grader: Callable[..., Any] | None = None) -> tuple[bool, float]:
+                  grader: Callable[..., Any] | None = None, cancel: Cancel | None = None
+                  ) -> tuple[str, float]:
     """Grade one submission and write its ``.txt`` and then its ``.json`` to ``outdir``.
 
-    Returns (graded without a grader failure, score). Any exception from the
-    grader becomes a 0 with the reason; writing the files may still raise OSError.
+    Returns (its status: graded, submission problem or grader error; its score).
+    Any exception from the grader becomes a 0 with the reason, but for the
+    errors that mean nothing can be graded here (no isolation, a bad rubric or
+    dataset), which stop the batch. Raises Interrupted, writing nothing, once
+    ``cancel`` is set; writing the files may raise OSError.
     """
+    log = None
     try:
-        report = (grader or grade)(submission, rubric, hide=(outdir.resolve(),))
-        data, text, ok = report.gradescope(), format_report(report, for_student=True), True
-    except SandboxRefused:  # no submission may be graded here: stop the batch
+        result = (grader or grade)(submission, rubric, hide=(outdir.resolve(),), cancel=cancel)
+        data, text = result.gradescope(), format_report(result, for_student=True)
+        if result.status == GRADER_ERROR:
+            log = f"== {printable(student)}: {result.grader_error}"
+    except (BackpropHwError, SandboxRefused):  # the machine or the configuration: stop
         raise
     except Exception as error:  # one bad submission never stops the batch
         data, text, log = failure_results(student, error)
+    if cancel is not None:
+        cancel.check()  # a grade cut short by the kill is not written
+    if log is not None:
         with open(outdir / GRADER_ERRORS, "a", encoding="utf-8") as errors:
             errors.write(log + "\n")
-        ok = False
     write_text_atomic(text + "\n", outdir / f"{result_stem(student)}.txt")
     # Last: its presence marks the student done.
     write_json_atomic(data, outdir / f"{result_stem(student)}.json")
-    return ok, float(data["score"])
+    return grades.status(data)[0], float(data["score"])
 
 
-def _cell(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, (int, float)) else ""
-
-
-def csv_text(text: str) -> str:
-    """``text`` for a spreadsheet cell: never read as a formula (OWASP's CSV injection rule)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def write_grades_csv(outdir: Path, students: Iterable[str]) -> tuple[Path, dict[str, float]]:
-    """Write ``outdir/grades.csv`` from the results of ``students`` found in ``outdir``.
-
-    Columns: student (the stem of the student's result files), one per test name
-    (its score; empty when that student's results have no such test), total.
-    Students without readable results are left out. Returns the file's path and {student: total}.
-    """
-    rows: dict[str, dict[str, Any]] = {}
-    columns: dict[str, None] = {}  # test names, in order of first appearance
+def write_grades_csv(outdir: Path, students: dict[str, Path] | list[str]
+                     ) -> tuple[Path, dict[str, float]]:
+    """Write grades.csv, grades-legend.csv and lms.csv (see autograder.grades) from the
+    results of ``students`` found in ``outdir``; students without readable results are
+    left out. Returns grades.csv's path and {student: total}."""
+    found = {}
     for student in sorted(students):
         data = read_results(outdir / f"{result_stem(student)}.json")
-        if data is None:
-            continue
-        scores = {}
-        for test in data.get("tests") or []:
-            if isinstance(test, dict) and "name" in test:
-                scores[str(test["name"])] = test.get("score")
-                columns.setdefault(str(test["name"]), None)
-        rows[student] = {"scores": scores, "total": data["score"]}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", *map(csv_text, columns), "total"])
-    for student, row in rows.items():
-        # The result files' stem: unique, even for names that print alike.
-        writer.writerow([csv_text(result_stem(student)),
-                         *(_cell(row["scores"].get(c)) for c in columns), _cell(row["total"])])
-    path = outdir / GRADES_CSV
-    write_text_atomic(buffer.getvalue(), path)
-    return path, {s: float(r["total"]) for s, r in rows.items()}
+        if data is not None:
+            found[student] = data
+    by_stem = {result_stem(s): data for s, data in found.items()}
+    path = grades.write_tables(outdir, by_stem, {result_stem(s): printable(s) for s in found})
+    return path, {s: float(data["score"]) for s, data in found.items()}
 
 
 def _progress(total: int, stream: TextIO) -> Any:
     from tqdm import tqdm
     return tqdm(total=total, file=stream, unit="student", desc="grading", dynamic_ncols=True,
                 mininterval=0.5 if stream.isatty() else 10.0)
+
+
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """A second Ctrl-C while the batch cleans up must not leave it half done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
+
+
+def _check_folders(directory: Path, outdir: Path, jobs: int) -> None:
+    if not directory.is_dir():
+        what = "is not a folder" if directory.exists() else "does not exist"
+        raise BatchError(f"the submissions folder {directory} {what}")
+    if jobs < 1:
+        raise BatchError(f"-j must be at least 1, got {jobs}")
+    if outdir.exists() and not outdir.is_dir():
+        raise BatchError(f"the output {outdir} exists and is not a folder")
+    if outdir.resolve() == directory.resolve():
+        raise BatchError("the output folder must not be the submissions folder itself")
 
 
 def run_batch(directory: Path, outdir: Path, rubric: Rubric, jobs: int = 1,
@@ -241,53 +277,107 @@ def run_batch(directory: Path, outdir: Path, rubric: Rubric, jobs: int = 1,
     ``jobs`` submissions are graded at once (each in its own sandboxed child
     process). With ``force``, students already graded are graded again.
     ``grader`` replaces ``grade`` (for tests). Raises BatchError when the
-    folders are unusable.
+    folders are unusable and DataError for a corrupt dataset, before anyone is
+    graded. KeyboardInterrupt or Interrupted (SIGTERM) stops it: the result's
+    ``interrupted`` says which signal, after the files for those done are written.
     """
     directory, outdir = Path(directory), Path(outdir)
-    if not directory.is_dir():
-        what = "is not a folder" if directory.exists() else "does not exist"
-        raise BatchError(f"the submissions folder {directory} {what}")
-    if jobs < 1:
-        raise BatchError(f"-j must be at least 1, got {jobs}")
-    if outdir.exists() and not outdir.is_dir():
-        raise BatchError(f"the output {outdir} exists and is not a folder")
-    if outdir.resolve() == directory.resolve():
-        raise BatchError("the output folder must not be the submissions folder itself")
+    _check_folders(directory, outdir, jobs)
+    verify_data(rubric)  # a corrupt dataset stops the batch, it does not give everyone 0
     submissions, ignored = find_submissions(directory, outdir)
     outdir.mkdir(parents=True, exist_ok=True)
 
     result = BatchResult(ignored=ignored, max_score=rubric.max_score)
     todo = {}
     for student, path in submissions.items():
-        if not force and read_results(outdir / f"{result_stem(student)}.json") is not None:
+        done = None if force else read_results(outdir / f"{result_stem(student)}.json")
+        if done is not None and not grades.grader_failed(done):
             result.skipped.append(student)
         else:
             todo[student] = path
+            if done is not None:
+                result.retried.append(student)
 
     if todo:
         # Load the reference once, here: threads would race to import it.
         from autograder.reference import reference
         reference()
-        stream = progress if progress is not None else sys.stderr
-        with _progress(len(todo), stream) as bar, ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(grade_student, student, path, outdir, rubric, grader): student
-                       for student, path in todo.items()}
-            try:
-                for future in as_completed(futures):
-                    student = futures[future]
-                    try:
-                        ok, _ = future.result()
-                    except OSError as error:  # its results could not be written
-                        ok = False
-                        bar.write(f"could not write the results of {printable(student)}: "
-                                  f"{error}", file=stream)
-                    (result.graded if ok else result.failed).append(student)
-                    if not ok:
-                        bar.write(f"the grader failed on {printable(student)}: see "
-                                  f"{outdir / GRADER_ERRORS}", file=stream)
-                    bar.update(1)
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+        _grade_all(todo, outdir, rubric, jobs, progress or sys.stderr, grader, result)
     result.csv_path, result.scores = write_grades_csv(outdir, submissions)
+    result.report_path, result.report_note = report.write_report(
+        outdir, {result_stem(s): read_results(outdir / f"{result_stem(s)}.json")
+                 for s in result.scores})
     return result
+
+
+def _grade_all(todo: dict[str, Path], outdir: Path, rubric: Rubric, jobs: int,
+               stream: TextIO, grader: Callable[..., Any] | None, result: BatchResult) -> None:
+    """Grade ``todo`` with ``jobs`` threads into ``result``, the bar naming who is graded."""
+    cancel, lock, running = Cancel(), threading.Lock(), {}
+
+    with _progress(len(todo), stream) as bar:
+        def show() -> None:  # under lock
+            names = ", ".join(printable(s) for s in running)
+            bar.set_postfix_str(names if len(names) <= 60 else names[:57] + "...")
+
+        def task(student: str, path: Path) -> tuple[str, float]:
+            with lock:
+                running[student] = None
+                show()
+            try:
+                return grade_student(student, path, outdir, rubric, grader, cancel)
+            finally:
+                with lock:
+                    running.pop(student, None)
+                    show()
+
+        def record(future: Future, student: str) -> None:
+            try:
+                state, _ = future.result()
+            except OSError as error:  # its results could not be written
+                state = GRADER_ERROR
+                bar.write(f"could not write the results of {printable(student)}: {error}",
+                          file=stream)
+            if state == GRADER_ERROR:
+                result.failed.append(student)
+                bar.write(f"the grader failed on {printable(student)}: see "
+                          f"{outdir / GRADER_ERRORS}", file=stream)
+            else:
+                result.graded.append(student)
+                if state == SUBMISSION_PROBLEM:
+                    result.problems.append(student)
+            with lock:
+                bar.update(1)
+
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        futures = {pool.submit(task, student, path): student for student, path in todo.items()}
+        pending = set(futures)
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    record(future, futures[future])
+        except (KeyboardInterrupt, Interrupted) as stop:
+            result.interrupted = getattr(stop, "signum", signal.SIGINT)
+            with _signals_ignored():
+                _stop_all(cancel, pool, pending, result.interrupted)
+                for future in pending:  # some finished while the others were stopped
+                    if not future.cancelled() and future.exception() is None:
+                        record(future, futures[future])
+                result.left = len(todo) - len(result.graded) - len(result.failed)
+        except BaseException:
+            with _signals_ignored():
+                _stop_all(cancel, pool, pending, signal.SIGTERM)
+            raise
+        finally:
+            pool.shutdown(wait=True)
+
+
+def _stop_all(cancel: Cancel, pool: ThreadPoolExecutor, pending: set[Future],
+              signum: int) -> None:
+    """Stop the grades under way and wait for their threads (the kill makes it quick)."""
+    cancel.stop(signum)
+    pool.shutdown(wait=False, cancel_futures=True)
+    while not all(f.done() for f in pending):
+        wait(pending, timeout=0.2)
+        cancel.kill_running()  # a check may have started a fresh worker meanwhile

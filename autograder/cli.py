@@ -9,12 +9,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
-from autograder import release
-from autograder.checks.training import DataError
+from autograder import errors, release
+from autograder.errors import MissingPath
 from autograder.paths import ASSIGNMENT, IN_CHECKOUT, SOLUTIONS
-from autograder.rubric import RUBRIC, Rubric, RubricError, load_rubric
-from autograder.sandbox import SandboxRefused
+from autograder.rubric import RUBRIC, Rubric, load_rubric
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -65,19 +65,22 @@ def _batch(args: argparse.Namespace) -> int:
     from autograder.batch import run_batch
     if not args.directory.is_dir():
         what = "is not a folder" if args.directory.exists() else "does not exist"
-        raise FileNotFoundError(f"the submissions folder {args.directory} {what}")
+        raise MissingPath(f"the submissions folder {args.directory} {what}")
     if args.jobs > (os.cpu_count() or 1):
         print(f"warning: -j {args.jobs} is more than the {os.cpu_count()} CPUs here: "
               f"submissions may hit their time limits", file=sys.stderr)
     result = run_batch(args.directory, args.out, _grading_rubric(args), jobs=args.jobs,
                        force=args.force)
+    if result.interrupted is not None:
+        print(f"backprop-hw batch: {result.interrupted_line()}", file=sys.stderr)
+        return errors.SIGNALLED + result.interrupted
     print(result.summary())
     return 0
 
 
 def _gradescope(args: argparse.Namespace) -> int:
     from autograder.gradescope import build_bundle
-    names = build_bundle(args.out)
+    names = build_bundle(args.out, args.rubric)
     print(f"Gradescope autograder written to {args.out}: {len(names)} files "
           f"(setup.sh, run_autograder, autograder/, solutions/, data/)")
     return 0
@@ -116,94 +119,150 @@ def _handout(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from autograder.report import write_report
+    if not args.directory.is_dir():
+        what = "is not a folder" if args.directory.exists() else "does not exist"
+        raise MissingPath(f"the results folder {args.directory} {what}")
+    path, note = write_report(args.directory)
+    print(f"class report written to {path}{note}")
+    return 0
+
+
+def _rubric_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rubric", type=Path, default=RUBRIC, metavar="FILE",
+                        help="the rubric (TOML) to grade with (default: the package's "
+                             "autograder/rubric.toml)")
+
+
+def _insecure_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--insecure", action="store_true",
+                        help="grade even where submission code cannot be isolated (no Landlock "
+                             "or namespaces, and no unprivileged user): trusted code only")
+
+
+def _command(commands: Any, name: str, summary: str, description: str,
+             exits: str = errors.EXIT_CODES_HELP) -> argparse.ArgumentParser:
+    """A subcommand whose --help has a description paragraph and its exit statuses."""
+    return commands.add_parser(name, help=summary, description=f"{summary}. {description}",
+                               epilog=exits)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="backprop-hw", description="Release, grade and teach the backprop homework.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    rel = commands.add_parser(
-        "release", help="write assignment/ (student stubs) from solutions/")
+        prog="backprop-hw", description="Release, grade and teach the backprop homework.",
+        epilog="'backprop-hw COMMAND --help' describes each command and its exit statuses.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    rel = _command(commands, "release", "write assignment/ (student stubs) from solutions/",
+                   "Every solution region becomes raise NotImplementedError with its hint; the "
+                   "notebook goes through nbgrader's preprocessors. Needs a checkout of the "
+                   "repository.",
+                   "exit status: 0 written (or, with --check, up to date); 1 with --check when "
+                   "assignment/ is out of date; 2 a malformed solution region or not a "
+                   "checkout; 130 after Ctrl-C, 143 after SIGTERM")
     rel.add_argument("--check", action="store_true",
                      help="only report whether assignment/ is up to date (exit 1 if not)")
     rel.set_defaults(run=_release)
 
-    grd = commands.add_parser("grade", help="grade one submission (a folder or a .zip)")
+    grd = _command(commands, "grade", "grade one submission (a folder or a .zip)",
+                   "Prints one line per test and the reason under each failure; --json also "
+                   "writes Gradescope's results.json. Submission code runs in a sandbox; "
+                   "scores are computed in this process.")
     grd.add_argument("path", nargs="?", type=Path, default=SOLUTIONS,
                      help="the submission (default: the reference solutions)")
     grd.add_argument("--json", type=Path, metavar="FILE",
                      help="also write Gradescope results.json to FILE")
-    grd.add_argument("--rubric", type=Path, default=RUBRIC, help="the rubric (TOML)")
-    grd.add_argument("--insecure", action="store_true",
-                     help="grade even where submission code cannot be isolated (no Landlock "
-                          "or namespaces, and no unprivileged user): trusted code only")
+    _rubric_option(grd)
+    _insecure_option(grd)
     grd.set_defaults(run=_grade)
 
-    bat = commands.add_parser(
-        "batch", help="grade every submission in a folder (one folder or .zip per student)")
+    bat = _command(commands, "batch",
+                   "grade every submission in a folder (one folder or .zip per student)",
+                   "Writes OUTDIR/<student>.json and <student>.txt as each student is done, "
+                   "then grades.csv (short test ids, a max-points row, status and reason), "
+                   "grades-legend.csv, lms.csv (name and total, for an LMS import) and "
+                   "report.html (the class at a glance). Running it again grades only the "
+                   "students without results and those the grader failed on, so Ctrl-C (or "
+                   "SIGTERM) and the same command again resumes.")
     bat.add_argument("directory", type=Path, metavar="DIR",
                      help="the submissions: each entry (a folder or a .zip) is one student")
     bat.add_argument("--out", type=Path, required=True, metavar="OUTDIR",
-                     help="where <student>.json, <student>.txt and grades.csv go")
+                     help="where the results, grades.csv and report.html go")
     bat.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
-                     help="grade N submissions at once (default 1)")
+                     help="grade N submissions at once (default 1; at most the CPUs)")
     bat.add_argument("--force", action="store_true",
                      help="grade again students whose results are already in OUTDIR")
-    bat.add_argument("--rubric", type=Path, default=RUBRIC, help="the rubric (TOML)")
-    bat.add_argument("--insecure", action="store_true",
-                     help="grade even where submission code cannot be isolated (no Landlock "
-                          "or namespaces, and no unprivileged user): trusted code only")
+    _rubric_option(bat)
+    _insecure_option(bat)
     bat.set_defaults(run=_batch)
 
-    gs = commands.add_parser("gradescope", help="build the Gradescope autograder .zip")
+    rep = _command(commands, "report", "rebuild a batch's report.html from its results",
+                   "Reads every <student>.json in RESULTS_DIR and writes RESULTS_DIR/"
+                   "report.html: the score histogram, each check's pass rate, the most common "
+                   "known mistakes and who made them, and the submissions that timed out or "
+                   "could not be graded. One file, no network needed; charts need matplotlib "
+                   "(the [notebook] extra), without it the page has the tables only.")
+    rep.add_argument("directory", type=Path, metavar="RESULTS_DIR",
+                     help="a batch's output folder (its --out)")
+    rep.set_defaults(run=_report)
+
+    gs = _command(commands, "gradescope", "build the Gradescope autograder .zip",
+                  "The bundle holds setup.sh, run_autograder, the autograder package with the "
+                  "rubric, the reference solutions and the frozen data. The rubric is "
+                  "validated first.")
     gs.add_argument("out", type=Path, metavar="OUT.zip", help="the bundle to write")
+    gs.add_argument("--rubric", type=Path, default=RUBRIC, metavar="FILE",
+                    help="the rubric (TOML) the bundle grades with (default: the package's "
+                         "autograder/rubric.toml)")
     gs.set_defaults(run=_gradescope)
 
-    nbg = commands.add_parser("nbgrader-course",
-                              help="write an nbgrader course directory for the assignment")
+    nbg = _command(commands, "nbgrader-course",
+                   "write an nbgrader course directory for the assignment",
+                   "The course's autograde step grades the students' .py files in the same "
+                   "sandbox and with the same rubric as 'grade'. Needs the [notebook] extra.")
     nbg.add_argument("directory", type=Path, help="the course directory to create or update")
-    nbg.add_argument("--rubric", type=Path, default=RUBRIC, help="the rubric (TOML)")
+    _rubric_option(nbg)
     nbg.set_defaults(run=_nbgrader_course)
 
-    hnd = commands.add_parser("handout",
-                              help="render the executed solutions notebook to one HTML file")
+    hnd = _command(commands, "handout",
+                   "render the executed solutions notebook to one HTML file",
+                   "For TAs: the derivations, worked answers and plots. Needs the [notebook] "
+                   "extra.")
     hnd.add_argument("out", nargs="?", type=Path, default=Path("backprop-solutions.html"),
                      help="the HTML file to write (default: backprop-solutions.html)")
     hnd.set_defaults(run=_handout)
     return parser
 
 
-def _usage_errors() -> tuple[type[Exception], ...]:
-    """The errors of batch and gradescope that mean bad arguments (imported only when needed)."""
-    from autograder.batch import BatchError
-    from autograder.gradescope import BundleError
-    return BatchError, BundleError
-
-
 NOTEBOOK_COMMANDS = ("nbgrader-course", "handout")  # they need the [notebook] extra
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds, so every sandbox is closed on the way out
+def _interrupt_on_sigterm(signum: int, frame: object) -> None:
+    raise errors.Interrupted(signum)  # unwinds, so every sandbox is closed on the way out
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     try:
         return args.run(args)
-    except (release.ReleaseError, RubricError, FileNotFoundError, DataError, SandboxRefused,
-            *_usage_errors()) as error:
-        print(f"backprop-hw {args.command}: {error}", file=sys.stderr)
-        return 2
     except ModuleNotFoundError as error:
         if args.command not in NOTEBOOK_COMMANDS:
             raise
         print(f"backprop-hw {args.command}: needs the notebook tools ({error.name} is not "
               f"installed): pip install 'backprop-hw[notebook]'", file=sys.stderr)
-        return 2
+        return errors.USAGE
     except BrokenPipeError:  # the reader went away (| head): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return errors.FAILED
+    except (Exception, KeyboardInterrupt, errors.Interrupted) as error:
+        code = errors.exit_code(error)
+        if code is None:  # a bug: its traceback helps whoever fixes it
+            raise
+        what = "interrupted" if code > errors.SIGNALLED else str(error)
+        print(f"backprop-hw {args.command}: {what}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

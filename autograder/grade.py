@@ -7,16 +7,21 @@ sent back; nothing the submission writes anywhere counts.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.cancel import Cancel
 from autograder.checks import Check, Context, run_check
 from autograder.checks import all_checks as _all_checks
-from autograder.checks.training import DataError, load_dataset
+from autograder.checks.training import load_dataset
+from autograder.errors import BackpropHwError
 from autograder.reference_calls import replaced_functions
 from autograder.rubric import Rubric, load_rubric
 from autograder.sandbox import Sandbox, SandboxRefused
-from autograder.submission import prepared
+from autograder.submission import STUDENT_MODULES, prepared
+
+GRADED, SUBMISSION_PROBLEM, GRADER_ERROR = "graded", "submission problem", "grader error"
 
 
 @dataclass
@@ -31,6 +36,8 @@ class TestResult:
     id: str = ""          # the rubric key
     function: str = ""    # the function it grades
     kind: str = ""        # what property (see autograder.checks.KINDS)
+    mistake: str | None = None  # the known mistake a failure matched (the hint's category)
+    call_failure: str | None = None  # how a call into the submission failed it (CallFailed.kind)
 
 
 @dataclass
@@ -41,9 +48,17 @@ class Report:
     tests: list[TestResult]
     execution_time: float
     protections: list[str] = field(default_factory=list)
-    problem: str | None = None
+    problem: str | None = None       # why the submission could not be graded at all
     printed: str = ""
     peak_memory_mib: float = 0.0  # of the submission's process
+    grader_error: str | None = None  # the grader's own failure (for the staff); nothing graded
+
+    @property
+    def status(self) -> str:
+        """graded, submission problem (nothing could be graded) or grader error."""
+        if self.grader_error:
+            return GRADER_ERROR
+        return SUBMISSION_PROBLEM if self.problem else GRADED
 
     @property
     def score(self) -> float:
@@ -56,15 +71,21 @@ class Report:
     def gradescope(self) -> dict:
         """The results.json Gradescope reads."""
         notes = [f"Graded {self.score:g} / {self.max_score:g} points."]
-        if self.problem:
+        if self.grader_error:
+            notes.append(GRADER_FAILED_TEXT)
+        elif self.problem:
             notes.append(f"Submission problem: {self.problem}.")
         tests = [{"name": t.name, "score": t.score, "max_score": t.max_score,
-                  "output": t.output, "visibility": t.visibility, "tags": [t.id, t.function]}
+                  "output": t.output, "visibility": t.visibility, "tags": [t.id, t.function],
+                  "extra_data": {"mistake": t.mistake, "call_failure": t.call_failure}}
                  for t in self.tests]
         # extra_data is for the course staff: Gradescope does not show it to students.
         return {"score": self.score, "execution_time": round(self.execution_time, 3),
                 "output": "\n".join(notes), "tests": tests,
-                "extra_data": {"sandbox": self.protections,
+                "extra_data": {"status": self.status,
+                               "reason": self.grader_error or self.problem or "",
+                               "grader_failed": self.grader_error is not None,
+                               "sandbox": self.protections,
                                "insecure": any(p.startswith("INSECURE") for p in
                                                self.protections),
                                "peak_memory_mib": round(self.peak_memory_mib, 1)}}
@@ -124,21 +145,28 @@ def _judge(check: Check, ctx: Context, every: list[Check]) -> tuple[bool, str]:
 
 
 def run_checks(folder: Path, checks: list[Check], rubric: Rubric, seed: int,
-               problem: str | None = None, hide: tuple[Path, ...] = ()
-               ) -> tuple[list[tuple[Check, bool, str]], Sandbox]:
+               problem: str | None = None, hide: tuple[Path, ...] = (),
+               cancel: Cancel | None = None
+               ) -> tuple[list[tuple[Check, bool, str]], Sandbox, Context]:
     """Run ``checks`` (and, unreported, the checks they need) on the code in ``folder``.
 
     ``hide``: more folders the submission must not see (e.g. the other submissions).
+    ``cancel``: once set, raise Interrupted before the next check (its ``stop``
+    kills the worker of a check under way).
 
-    Returns ``[(check, passed, output)]`` in the order given, and the closed
-    sandbox (for its protections and what the submission printed).
+    Returns ``[(check, passed, output)]`` in the order given, the closed
+    sandbox (for its protections and what the submission printed) and the
+    checks' context (the modules that did not load, the known mistakes matched).
     """
     every = all_checks(rubric)
     wanted = {c.id for c in checks}
     results = []
-    with Sandbox(folder, rubric.limits, hide) as sandbox:
+    with Sandbox(folder, rubric.limits, hide) as sandbox, \
+            (cancel.watching(sandbox) if cancel else nullcontext()):
         ctx = Context(sandbox, seed)
         for check in _run_order(checks, every):
+            if cancel:
+                cancel.check()
             if problem:
                 passed, output = False, f"{check.function}: not graded: {problem}."
             else:
@@ -146,51 +174,78 @@ def run_checks(folder: Path, checks: list[Check], rubric: Rubric, seed: int,
             ctx.verdicts[check.id] = passed
             if check.id in wanted:
                 results.append((check, passed, output))
-    return results, sandbox
+    return results, sandbox, ctx
 
 
-def _verify_data(rubric: Rubric) -> None:
+def verify_data(rubric: Rubric) -> None:
+    """Raise DataError unless every dataset the rubric trains on matches its manifest."""
     for name in rubric.datasets:
         load_dataset(name)
 
 
-def grade(path: Path, rubric: Rubric | None = None, hide: tuple[Path, ...] = ()) -> Report:
+def nothing_importable(load_errors: dict[str, str | None]) -> str | None:
+    """Why none of the submission's files could be used, or None when one could."""
+    tried = {f"{module}.py": error for module, error in load_errors.items()}
+    if not tried or not all(tried.values()):
+        return None
+    if all(error.endswith("is missing from the submission") for error in tried.values()):
+        return f"none of {', '.join(STUDENT_MODULES)} is in the submission"
+    return "none of its files could be imported: " + "; ".join(tried.values())
+
+
+GRADER_FAILED_TEXT = ("The grader failed on this submission and could not grade it. This is "
+                      "not a verdict on the code: the course staff will look at it.")
+
+
+def grade(path: Path, rubric: Rubric | None = None, hide: tuple[Path, ...] = (),
+          cancel: Cancel | None = None) -> Report:
     """Grade the submission at ``path`` (a folder or a .zip).
 
     ``hide``: folders the submission must not see besides the grader's own and
-    the one ``path`` sits in (e.g. a batch's output folder).
+    the one ``path`` sits in (e.g. a batch's output folder). ``cancel``: see
+    ``run_checks``; a grade it stops raises Interrupted and returns nothing.
 
-    Raises FileNotFoundError when ``path`` does not exist, RubricError for a
-    bad rubric and DataError for a corrupt dataset, all before any grading;
-    anything wrong with the submission itself only costs points, and a failure
-    of the grader's own making still gives a complete report.
+    Raises MissingPath when ``path`` does not exist, RubricError for a bad
+    rubric and DataError for a corrupt dataset, all before any grading;
+    anything wrong with the submission itself only costs points (``problem``
+    when nothing at all could be graded), and a failure of the grader's own
+    making still gives a complete report (``grader_error``).
     """
     started = time.monotonic()
     rubric = rubric or load_rubric()
-    _verify_data(rubric)
+    verify_data(rubric)
     checks = [c for c in all_checks(rubric) if _points(rubric, c)[0] > 0]
-    protections, printed, peak = [], "", 0.0
+    protections, printed, peak, grader_error = [], "", 0.0, None
+    mistakes: dict[str, str] = {}
+    call_failures: dict[str, str] = {}
     with prepared(Path(path)) as (folder, problem):
         try:
             # The folder the submission came from may hold other students' work.
-            outcomes, sandbox = run_checks(folder, checks, rubric, rubric.seed, problem,
-                                           hide=(Path(path).resolve().parent, *hide))
+            outcomes, sandbox, ctx = run_checks(folder, checks, rubric, rubric.seed, problem,
+                                                hide=(Path(path).resolve().parent, *hide),
+                                                cancel=cancel)
             stats = sandbox.stats()
             protections, printed, peak = (list(stats.protections), stats.output,
                                           stats.peak_memory_mib)
-        except (KeyboardInterrupt, SystemExit, DataError, SandboxRefused):
+            problem = problem or nothing_importable(ctx.load_errors)
+            mistakes, call_failures = ctx.mistakes, ctx.call_failures
+        except (BackpropHwError, SandboxRefused):  # nothing can be graded here: stop
             raise
         except Exception as error:  # the grader's own failure: a complete zero, with why
-            problem = (f"the grader failed on this submission ({type(error).__name__}: "
-                       f"{str(error)[:200]}); nothing was graded")
-            outcomes = [(c, False, f"{c.function}: not graded: {problem}.") for c in checks]
+            grader_error = f"{type(error).__name__}: {str(error)[:200]}"
+            outcomes = [(c, False, f"{c.function}: not graded: the grader failed on this "
+                                   f"submission.") for c in checks]
+    if cancel:  # a check cut short by the kill must not become a verdict
+        cancel.check()
     tests = []
     for check, passed, output in outcomes:
         points, visibility = _points(rubric, check)
         tests.append(TestResult(check.name, points if passed else 0.0, points, output,
-                                visibility, check.id, check.function, check.kind))
+                                visibility, check.id, check.function, check.kind,
+                                None if passed else mistakes.get(check.id),
+                                None if passed else call_failures.get(check.id)))
     return Report(str(path), tests, time.monotonic() - started, protections, problem,
-                  printed, peak)
+                  printed, peak, grader_error)
 
 
 def format_report(report: Report, for_student: bool = False) -> str:
@@ -205,6 +260,11 @@ def format_report(report: Report, for_student: bool = False) -> str:
     name = Path(report.submission).name if for_student else report.submission
     lines = [f"backprop-hw: {_printable(name)}: {report.score:g} / "
              f"{report.max_score:g} points ({report.execution_time:.1f} s)"]
+    if report.grader_error:
+        lines.append(f"  not graded: {GRADER_FAILED_TEXT}" if for_student else
+                     f"  grader error: {report.grader_error}")
+        if for_student:
+            return "\n".join(lines)
     if report.problem:
         lines.append(f"  submission problem: {report.problem}")
     if for_student and report.problem and not any(t.score for t in report.tests):

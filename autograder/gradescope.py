@@ -18,6 +18,7 @@ import json
 import zipfile
 from pathlib import Path
 
+from autograder.errors import UsageError
 from autograder.files import atomic_path
 from autograder.paths import DATA, PACKAGE, SOLUTIONS
 from autograder.rubric import RUBRIC, load_rubric
@@ -74,7 +75,7 @@ REGULAR = 0o100644 << 16
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # reproducible bundles: the same files give the same zip
 
 
-class BundleError(ValueError):
+class BundleError(UsageError):
     """The bundle cannot be built: a file the grader needs is missing or the rubric is bad."""
 
 
@@ -125,17 +126,19 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
     zf.writestr(info, data)
 
 
-def build_bundle(out: Path) -> list[str]:
+def build_bundle(out: Path, rubric: Path = RUBRIC) -> list[str]:
     """Write the Gradescope bundle to ``out`` (atomically) and return the names it holds.
 
-    The rubric is validated first: a bundle never ships a rubric the grader rejects.
-    Raises BundleError or RubricError.
+    ``rubric`` becomes the bundle's ``autograder/rubric.toml``. It is validated
+    first: a bundle never ships a rubric the grader rejects. Raises BundleError
+    or RubricError.
     """
     out = Path(out)
     if out.suffix.lower() != ".zip":
         raise BundleError(f"the bundle must be a .zip file, got {out}")
-    load_rubric(RUBRIC, manifest_path=DATA / "manifest.json")
+    load_rubric(Path(rubric), manifest_path=DATA / "manifest.json")
     files = bundle_files()
+    files["autograder/rubric.toml"] = Path(rubric)
     with atomic_path(out) as temporary, zipfile.ZipFile(temporary, "w") as zf:
         _add(zf, "setup.sh", SETUP_SH.encode(), EXECUTABLE)
         _add(zf, "run_autograder", RUN_AUTOGRADER.encode(), EXECUTABLE)

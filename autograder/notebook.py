@@ -32,7 +32,7 @@ def check(*functions: str, hidden: bool = False, folder: str | Path = ".",
         raise ValueError(f"no checks for {sorted(unknown)}")
     selected = [c for c in all_checks(loaded) if c.function.split(".")[0] in functions]
     seed = loaded.seed + (HIDDEN_SEED_OFFSET if hidden else 0)
-    outcomes, _ = run_checks(Path(folder), selected, loaded, seed)
+    outcomes, _, _ = run_checks(Path(folder), selected, loaded, seed)
     failed = []
     for item, passed, output in outcomes:
         print(f"{'PASS' if passed else 'FAIL'}  {item.name}")

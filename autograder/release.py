@@ -19,6 +19,7 @@ import json
 import re
 from pathlib import Path
 
+from autograder.errors import UsageError
 from autograder.paths import ASSIGNMENT, SOLUTIONS
 
 # What students receive, in solutions/; everything else there is for TAs.
@@ -47,7 +48,7 @@ _END = re.compile(r"^\s*### END SOLUTION\s*$")
 _DEF = re.compile(r"^(?P<indent>\s*)def (?P<name>\w+)\s*\(")
 
 
-class ReleaseError(ValueError):
+class ReleaseError(UsageError):
     """A solution file whose regions cannot be turned into stubs."""
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder import settings
+from autograder.errors import UsageError
 from autograder.paths import DATA, RUBRIC
 from autograder.sandbox import Limits
 from autograder.settings import Setting
@@ -28,7 +29,7 @@ HYPERPARAMETERS = {s.key: s for s in settings.HYPERPARAMETERS}
 LIMITS = {s.key: s for s in settings.LIMITS}
 
 
-class RubricError(ValueError):
+class RubricError(UsageError):
     """The rubric file is missing, unreadable, or says something the grader cannot use."""
 
 

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from autograder.errors import MissingPath
+
 STUDENT_MODULES = ("layers.py", "two_layer_net.py", "fc_net.py")  # the files students write
 MAX_FILES = 200
 MAX_FILE_BYTES = 2_000_000
@@ -113,11 +115,11 @@ def _extract_open(archive: Path, handle: Any, target: Path) -> str | None:
 def prepared(path: Path) -> Iterator[tuple[Path, str | None]]:
     """Yield (folder with the submission's .py files, problem or None).
 
-    Raises FileNotFoundError only when ``path`` does not exist at all.
+    Raises MissingPath only when ``path`` does not exist at all.
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no such submission: {path}")
+        raise MissingPath(f"no such submission: {path}")
     work = Path(tempfile.mkdtemp(prefix="backprop-hw-submission-"))
     try:
         if path.is_dir():

@@ -152,8 +152,8 @@ def test_grade_command_writes_gradescope_json_and_exits_0_for_any_score(tmp_path
     data = json.loads(results.read_text())
     assert data["score"] == 0
     assert set(data) >= {"score", "execution_time", "tests"}
-    assert all(set(t) == {"name", "score", "max_score", "output", "visibility", "tags"}
-               for t in data["tests"])
+    assert all(set(t) == {"name", "score", "max_score", "output", "visibility", "tags",
+                          "extra_data"} for t in data["tests"])
     assert {t["tags"][0] for t in data["tests"]} == set(NAMES) | {
         f"train_{name}" for name in ("moons", "circles", "iris", "digits", "wine")}
     assert "FAIL" in capsys.readouterr().out

@@ -175,3 +175,23 @@ def test_the_bundle_gives_exactly_what_grade_gives(bundle: Path, tmp_path: Path,
     report = grade(make_submission(tmp_path / "direct", files))
     assert bundle_scores == {t.id: t.score for t in report.tests}
     assert results["score"] == report.score
+
+
+def test_gradescope_rubric_builds_the_bundle_with_that_rubric(tmp_path: Path, capsys):
+    from autograder.paths import RUBRIC
+    text = RUBRIC.read_text()
+    assert text.count("affine_forward_values = 2") == 1
+    mine = tmp_path / "mine.toml"
+    mine.write_text(text.replace("affine_forward_values = 2", "affine_forward_values = 5"))
+    out = tmp_path / "autograder.zip"
+    assert main(["gradescope", str(out), "--rubric", str(mine)]) == 0
+    with zipfile.ZipFile(out) as zf:
+        assert zf.read("autograder/rubric.toml") == mine.read_bytes()
+        assert zf.namelist().count("autograder/rubric.toml") == 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("affine_forward_values = 2", "affine_forward_values = -1"))
+    other = tmp_path / "other.zip"
+    assert main(["gradescope", str(other), "--rubric", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "affine_forward_values.points" in err and "Traceback" not in err
+    assert not other.exists()  # a bundle never ships a rubric the grader rejects

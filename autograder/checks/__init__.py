@@ -40,7 +40,14 @@ HYGIENE = ("shape", "inputs", "stability", "sanity", "history")  # never earn po
 
 
 class Failed(Exception):
-    """A check's verdict: the submission does not do what the test asks."""
+    """A check's verdict: the submission does not do what the test asks.
+
+    ``mistake``: the known mistake the returned value matches (the hint's category), if any.
+    """
+
+    def __init__(self, message: str, mistake: str | None = None) -> None:
+        super().__init__(message)
+        self.mistake = mistake
 
 
 class UndeclaredNeed(RuntimeError):
@@ -81,6 +88,8 @@ class Context:
         self.sandbox = sandbox
         self.seed = seed
         self.verdicts: dict[str, bool] = {}
+        self.mistakes: dict[str, str] = {}   # check id -> the known mistake its failure matched
+        self.call_failures: dict[str, str] = {}  # check id -> CallFailed.kind that failed it
         self.load_errors: dict[str, str | None] = {}
         self.current: Check | None = None
         self.reference_functions: tuple[str, ...] = ()   # layers answered by the reference
@@ -164,8 +173,11 @@ def close_check(func: str, name: str, got: Any, expected: Any, what: str = "the 
     fb = feedback()
     array_check(func, name, got, np.shape(expected))
     got = np.asarray(got, dtype=np.float64)
-    expect(fb.check_close(func, name, got, expected, what=what,
-                          tol=fb.TOLERANCE if tol is None else tol, known_mistakes=mistakes))
+    message = fb.check_close(func, name, got, expected, what=what,
+                             tol=fb.TOLERANCE if tol is None else tol, known_mistakes=mistakes)
+    if message:  # array_check passed, so the values differ: the message's hint is this one
+        raise Failed(message, mistake=fb._value_hint(got, np.asarray(expected, dtype=np.float64),
+                                                     mistakes or {}))
     return f"{name}: max relative error {fb.rel_error(got, expected):.1e}"
 
 
@@ -210,8 +222,11 @@ def run_check(item: Check, ctx: Context) -> tuple[bool, str]:
         note = item.run(ctx)
         return True, note or "passed"
     except Failed as failure:
+        if failure.mistake:
+            ctx.mistakes[item.id] = failure.mistake
         return False, str(failure)
     except CallFailed as error:
+        ctx.call_failures[item.id] = error.kind
         return False, call_failure_text(item.function, error)
     except SandboxRefused:  # nothing may be graded here: not a verdict on one check
         raise

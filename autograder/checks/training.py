@@ -20,12 +20,9 @@ import numpy as np
 
 from autograder.checks import Check, Context, Failed, close_check, describe
 from autograder.checks.net import PARAM_NAMES, layer_check_ids, reference_net
+from autograder.errors import DataError
 from autograder.paths import DATA
 from autograder.sandbox import Ref
-
-
-class DataError(RuntimeError):
-    """A frozen dataset is missing or does not match its manifest: the grader's fault."""
 
 
 @cache
