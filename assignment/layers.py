@@ -45,7 +45,7 @@ def affine_backward(dout, cache):
     - dw: (D, M) gradient with respect to w.
     - db: (M,) gradient with respect to b.
     """
-    raise NotImplementedError("affine_backward: dx (N, D), dw (D, M) and db (M,) are products and sums of dout (N, M) with x and w")
+    raise NotImplementedError("affine_backward: derive each gradient entry by entry (notebook section 3), then write dx (N, D), dw (D, M) and db (M,) from dout (N, M) and the cache")
     return dx, dw, db
 
 
@@ -74,7 +74,7 @@ def relu_backward(dout, cache):
     - dx: gradient with respect to x, same shape as x. At x == 0 the
       reference uses the subgradient 0.
     """
-    raise NotImplementedError("relu_backward: dx passes dout through where x > 0 and is 0 elsewhere")
+    raise NotImplementedError("relu_backward: dx (shape of x) is dout times the ReLU's local derivative, computed from the cached x (use 0 at x == 0; notebook section 4)")
     return dx
 
 
@@ -106,7 +106,7 @@ def sigmoid_backward(dout, cache):
     Returns:
     - dx: gradient with respect to x, same shape as x.
     """
-    raise NotImplementedError("sigmoid_backward: dx (shape of x) is dout times the local derivative sigma(x) (1 - sigma(x))")
+    raise NotImplementedError("sigmoid_backward: dx (shape of x) is dout times the sigmoid's local derivative, written with the cached output only (notebook section 6)")
     return dx
 
 

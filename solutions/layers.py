@@ -48,7 +48,7 @@ def affine_backward(dout, cache):
     - dw: (D, M) gradient with respect to w.
     - db: (M,) gradient with respect to b.
     """
-    ### BEGIN SOLUTION hint: dx (N, D), dw (D, M) and db (M,) are products and sums of dout (N, M) with x and w
+    ### BEGIN SOLUTION hint: derive each gradient entry by entry (notebook section 3), then write dx (N, D), dw (D, M) and db (M,) from dout (N, M) and the cache
     x, w, _ = cache
     dx = dout @ w.T
     dw = x.T @ dout
@@ -85,7 +85,7 @@ def relu_backward(dout, cache):
     - dx: gradient with respect to x, same shape as x. At x == 0 the
       reference uses the subgradient 0.
     """
-    ### BEGIN SOLUTION hint: dx passes dout through where x > 0 and is 0 elsewhere
+    ### BEGIN SOLUTION hint: dx (shape of x) is dout times the ReLU's local derivative, computed from the cached x (use 0 at x == 0; notebook section 4)
     x = cache
     dx = dout * (x > 0)
     ### END SOLUTION
@@ -124,7 +124,7 @@ def sigmoid_backward(dout, cache):
     Returns:
     - dx: gradient with respect to x, same shape as x.
     """
-    ### BEGIN SOLUTION hint: dx (shape of x) is dout times the local derivative sigma(x) (1 - sigma(x))
+    ### BEGIN SOLUTION hint: dx (shape of x) is dout times the sigmoid's local derivative, written with the cached output only (notebook section 6)
     out = cache
     dx = dout * out * (1.0 - out)
     ### END SOLUTION

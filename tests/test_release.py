@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import re
 
+import nbformat
 import pytest
 
 from autograder import release
@@ -84,3 +86,61 @@ def test_release_check_command_reports_a_stale_file(tmp_path, capsys):
     problems = release.differences(tmp_path)
     assert any(p.startswith("layers.py: differs") for p in problems)
     assert any(p.startswith("notes.txt: in") for p in problems)
+
+
+# --- students derive: no final gradient formula reaches the release -------------------
+
+# Each final gradient (and the answers of the affine Jacobian exercise) as the reference code
+# and the source notebook's worked derivations write it; compared after _formula_text(), so
+# spacing, LaTeX sizing and braces do not matter. Every variant must be in solutions/ (the
+# guard would be vacuous otherwise) and none in what students get.
+FORMULAS = {
+    "affine dx": ("dout @ w.T", r"dZ\,W^\top"),
+    "affine dw": ("x.T @ dout", r"X^\top dZ"),
+    "affine Jacobians": (r"= W_{\alpha j}", r"x_\alpha\,\delta_{j\beta}"),
+    "relu": ("dout * (x > 0)", r"\texttt{dout} \odot \mathbb{1}[x > 0]"),
+    "sigmoid": ("out * (1.0 - out)", r"\sigma(x)\,\bigl(1 - \sigma(x)\bigr)",
+                r"\sigma\odot(1 - \sigma)"),
+    "softmax + cross-entropy": ("(p - y) / N", r"\frac{P - Y}{N}",
+                                r"\bigl(P_{nc} - \mathbb{1}[c = y_n]\bigr)"),
+    "bce": ("(p - y) / (p * (1.0 - p))", r"\frac{p_n - y_n}{N\,p_n(1 - p_n)}"),
+    "sigmoid + bce": (r"\frac{p_n - y_n}{N}", r"\frac{\sigma(z_n) - y_n}{N}"),
+    "mse": ("2.0 * diff / n", "2 * (preds - y) / N", r"\frac{2}{N}\bigl(\hat y_{nk} - y_{nk}\bigr)",
+            r"\frac{2}{N}(a_n - y_n)"),
+    "two-layer backward": (r"dR_1 = dS\,W_2^\top", r"dW_2 = R_1^\top dS",
+                           r"dR_1 \odot \mathbb{1}[A_1 > 0]", r"dW_1 = X^\top dA_1",
+                           r"adds $\lambda W_1$ to $dW_1$"),
+}
+GRADIENT_FILES = ("layers.py", "two_layer_net.py", "fc_net.py")
+
+
+def _formula_text(text: str) -> str:
+    """``text`` without what varies between two ways of writing the same formula (LaTeX
+    spacing, sizing, braces and backslashes, whitespace, case): ``\\sigma(x)\\,\\bigl(1 -
+    \\sigma(x)\\bigr)`` and ``sigma(x) (1 - sigma(x))`` compare equal."""
+    for command in (r"\left", r"\right", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr", r"\big",
+                    r"\,", r"\;", r"\!", r"\quad", "$"):
+        text = text.replace(command, "")
+    text = text.replace(r"\top", "T").replace("\\", "").replace("{", "").replace("}", "")
+    text = re.sub(r"(\d)\.0\b", r"\1", text)
+    return re.sub(r"\s+", "", text).lower()
+
+
+def _gradient_text(folder) -> str:
+    notebook = nbformat.read(folder / "backprop.ipynb", as_version=4)
+    cells = "\n".join(cell.source for cell in notebook.cells)
+    return _formula_text(cells + "\n".join((folder / n).read_text() for n in GRADIENT_FILES))
+
+
+@pytest.fixture(scope="module")
+def gradient_texts() -> dict[str, str]:
+    return {"solutions": _gradient_text(SOLUTIONS), "assignment": _gradient_text(ASSIGNMENT)}
+
+
+@pytest.mark.parametrize("gradient", FORMULAS)
+def test_release_poses_gradients_the_source_derives(gradient, gradient_texts):
+    for variant in FORMULAS[gradient]:
+        assert _formula_text(variant) in gradient_texts["solutions"], \
+            f"{gradient}: {variant!r} is not in solutions/ (the guard would be vacuous)"
+        assert _formula_text(variant) not in gradient_texts["assignment"], \
+            f"{gradient}: the release prints {variant!r}; make it a question"
