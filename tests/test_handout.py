@@ -16,6 +16,8 @@ from autograder.paths import SOLUTIONS
 from autograder.release import solution_regions
 from autograder.submission import STUDENT_MODULES
 
+pytestmark = pytest.mark.xdist_group("solutions_notebook")  # executed once, in conftest
+
 
 def _source_notebook() -> nbformat.NotebookNode:
     return nbformat.read(SOLUTIONS / handout.NOTEBOOK, as_version=4)

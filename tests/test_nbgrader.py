@@ -29,6 +29,7 @@ def execute(folder: Path, timeout: int = 120) -> nbformat.NotebookNode:
     return notebook
 
 
+@pytest.mark.xdist_group("solutions_notebook")
 def test_solutions_notebook_runs_top_to_bottom_in_under_two_minutes(executed_solutions):
     assert executed_solutions.seconds < 120
     notebook = executed_solutions.notebook
