@@ -6,11 +6,17 @@ folder with a copy of the submission, sends it calls, and reads back plain
 arrays. A call that raises, hangs, or kills the worker fails on its own: the
 next call starts a fresh worker, so one broken function costs only the
 checks that touch it.
+
+Workers are forked from one zygote per grading process (autograder/zygote.py),
+started at the first worker and shared by every sandbox after it: a process
+that has imported numpy and the worker's code and never runs submission
+code. Each fork then locks itself in as a fresh worker would. Where no zygote
+can run, a worker is a fresh interpreter, as it always was.
 """
 
 from __future__ import annotations
 
-import json
+import atexit
 import os
 import selectors
 import shutil
@@ -20,6 +26,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +39,7 @@ import numpy as np
 from autograder import wire
 from autograder.paths import DATA, ROOT, RUBRIC, SOLUTIONS
 from autograder.settings import LIMIT_DEFAULTS
+from autograder.zygote import ForkedWorker, Zygote, ZygoteUnusable
 
 # The worker runs without this package: it gets its own text and the framing's.
 WORKER_SOURCE = (Path(__file__).parent / "worker.py").read_text(encoding="utf-8")
@@ -52,6 +60,7 @@ class Limits:
     namespaces: bool = True
     landlock: bool = True
     insecure: bool = False  # grade even where submission code cannot be isolated
+    zygote: bool = True     # fork workers from the shared zygote (False: a fresh interpreter)
 
 
 class SandboxRefused(RuntimeError):
@@ -262,7 +271,7 @@ class Sandbox:
         self.on_callback: Callback | None = None
         self._reference_functions: tuple[str, ...] = ()
         self._replace_layers_module = False
-        self._process: subprocess.Popen | None = None
+        self._process: subprocess.Popen | ForkedWorker | None = None
         self._workdir: Path | None = None
         self._pids: list[int] = []
         self._handles: set[str] = set()
@@ -312,17 +321,24 @@ class Sandbox:
                   "secrets": [str(p) for p in _secrets()],
                   "reference_functions": list(self._reference_functions),
                   "replace_layers_module": self._replace_layers_module}
-        self._process = subprocess.Popen(
+        env = _clean_env(self._workdir)
+        self._process, started = _start_worker(env) if self.limits.zygote else (None, "")
+        if self._process is None:
             # Not -I: it would ignore PYTHONHASHSEED. The environment is ours anyway,
             # -s skips the user's site-packages, and the worker starts in "/" and drops
             # the current folder from sys.path before it imports anything.
-            [sys.executable, "-s", "-B", "-c", WORKER_SOURCE, json.dumps(config), WIRE_SOURCE],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd="/", env=_clean_env(self._workdir), start_new_session=True)
+            self._process = subprocess.Popen(
+                _worker_command("worker"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, cwd="/", env=env, start_new_session=True)
+            started = started or "a fresh interpreter (the zygote is turned off)"
         os.set_blocking(self._process.stdin.fileno(), False)
         self._pids = [self._process.pid]
         self._handles.clear()
         deadline = min(time.monotonic() + 30.0, self._deadline)
+        try:  # its config: down the pipe, for this worker alone
+            _write_exact(self._process.stdin.fileno(), wire.pack(config, {}), deadline)
+        except (OSError, TimeoutError):
+            pass  # a worker that died at once: reading its hello says so
         while True:
             header, _ = self._read(deadline, "starting")
             if "fatal" in header:
@@ -332,7 +348,8 @@ class Sandbox:
             if "pid" in header:
                 self._pids.append(int(header["pid"]))
             elif header.get("hello"):
-                self.protections = [str(p) for p in header.get("protections", [])]
+                self.protections = [f"process: {started}",
+                                    *(str(p) for p in header.get("protections", []))]
                 problem = isolation_problem(header.get("isolation"))
                 if problem and not self.limits.insecure:
                     self._stop()
@@ -574,6 +591,53 @@ class Sandbox:
 MAX_SOURCE_BYTES = 2_000_000   # one submission file
 MAX_COPIED_BYTES = 10_000_000  # all of a submission's files
 MAX_COPIED_FILES = 1_000       # entries of a submission folder looked at
+
+
+def _worker_command(mode: str) -> list[str]:
+    """worker.py as a program: ``mode`` "worker" (one worker) or "zygote"."""
+    return [sys.executable, "-s", "-B", "-c", WORKER_SOURCE, mode, WIRE_SOURCE]
+
+
+FORKED = ("forked from zygote {pid} (numpy imported there once; it never runs submission "
+          "code), then locked in like a fresh worker")
+_zygote_lock = threading.Lock()
+_zygote: Zygote | None = None
+_zygote_problem: str | None = None  # why no zygote can run here: not tried again
+
+
+def _start_worker(env: dict[str, str]) -> tuple[ForkedWorker | None, str]:
+    """A worker forked from the shared zygote (started, or restarted, when needed);
+    (None, why not) where there can be none."""
+    global _zygote, _zygote_problem
+    with _zygote_lock:
+        if _zygote is not None and not _zygote.alive:
+            _zygote.close()
+            _zygote = None
+        if _zygote is None and _zygote_problem is None:
+            try:
+                _zygote = Zygote(_worker_command("zygote"), _clean_env(Path("/")))
+            except ZygoteUnusable as error:
+                _zygote_problem = str(error)
+        zygote = _zygote
+    if zygote is None:
+        return None, f"a fresh interpreter (no zygote: {_zygote_problem})"
+    try:
+        return zygote.fork(env), FORKED.format(pid=zygote.pid)
+    except ZygoteUnusable as error:
+        return None, f"a fresh interpreter (the zygote could not fork: {error})"
+
+
+def stop_zygote() -> None:
+    """End the shared zygote, if one runs, and reap it (its CPU then counts as this
+    process's children's). The next worker starts a new one."""
+    global _zygote
+    with _zygote_lock:
+        zygote, _zygote = _zygote, None
+    if zygote is not None:
+        zygote.close()
+
+
+atexit.register(stop_zygote)
 
 
 def _copy_regular_file(source: Path, target: Path, budget: int = MAX_SOURCE_BYTES) -> int:
