@@ -612,15 +612,19 @@ class ProbeModel:
 
 # --- the pipe -------------------------------------------------------------
 
+_UNREAD = {}  # fd -> bytes read ahead: a request in one read, not one per part of its frame
+
+
 def _read_exact(fd, n):
-    chunks = []
-    while n:
-        chunk = os.read(fd, min(n, 1 << 20))
+    buffer = _UNREAD.setdefault(fd, bytearray())
+    while len(buffer) < n:
+        chunk = os.read(fd, max(n - len(buffer), 1 << 16))
         if not chunk:
             raise EOFError
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+        buffer += chunk
+    data = bytes(buffer[:n])
+    del buffer[:n]
+    return data
 
 
 def _write_all(fd, data):
