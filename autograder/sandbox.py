@@ -6,13 +6,19 @@ folder with a copy of the submission, sends it calls, and reads back plain
 arrays. A call that raises, hangs, or kills the worker fails on its own: the
 next call starts a fresh worker, so one broken function costs only the
 checks that touch it.
+
+Workers are forked from one zygote per grading process (autograder/zygote.py),
+started at the first worker and shared by every sandbox after it: a process
+that has imported numpy and the worker's code and never runs submission
+code. Each fork then locks itself in as a fresh worker would. Where no zygote
+can run, a worker is a fresh interpreter, as it always was.
 """
 
 from __future__ import annotations
 
-import json
+import atexit
 import os
-import selectors
+import select
 import shutil
 import signal
 import stat
@@ -20,6 +26,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +39,7 @@ import numpy as np
 from autograder import wire
 from autograder.paths import DATA, ROOT, RUBRIC, SOLUTIONS
 from autograder.settings import LIMIT_DEFAULTS
+from autograder.zygote import ForkedWorker, Zygote, ZygoteUnusable
 
 # The worker runs without this package: it gets its own text and the framing's.
 WORKER_SOURCE = (Path(__file__).parent / "worker.py").read_text(encoding="utf-8")
@@ -52,6 +60,7 @@ class Limits:
     namespaces: bool = True
     landlock: bool = True
     insecure: bool = False  # grade even where submission code cannot be isolated
+    zygote: bool = True     # fork workers from the shared zygote (False: a fresh interpreter)
 
 
 class SandboxRefused(RuntimeError):
@@ -172,23 +181,38 @@ def _secrets() -> list[Path]:
 
 def _wait(fd: int, event: int, deadline: float) -> None:
     """Return when ``fd`` is ready for ``event``; TimeoutError once ``deadline`` has passed."""
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, event)
-        left = deadline - time.monotonic()
-        if left <= 0 or not selector.select(left):
-            raise TimeoutError
+    left = deadline - time.monotonic()
+    poller = select.poll()
+    poller.register(fd, event)
+    if left <= 0 or not poller.poll(left * 1000):
+        raise TimeoutError
 
 
-def _read_exact(fd: int, n: int, deadline: float) -> bytes:
-    chunks = []
-    while n:
-        _wait(fd, selectors.EVENT_READ, deadline)
-        chunk = os.read(fd, min(n, 1 << 20))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+class _Reader:
+    """The worker's replies, read from its non-blocking stdout in large chunks.
+
+    A reply is read in a syscall or two, not one per part of its frame: a grade
+    is about a thousand requests.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._buffer = bytearray()
+        os.set_blocking(fd, False)
+
+    def read_exact(self, n: int, deadline: float) -> bytes:
+        while len(self._buffer) < n:
+            try:
+                chunk = os.read(self.fd, max(n - len(self._buffer), 1 << 16))
+            except BlockingIOError:
+                _wait(self.fd, select.POLLIN, deadline)
+                continue
+            if not chunk:
+                raise EOFError
+            self._buffer += chunk
+        data = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return data
 
 
 def _write_exact(fd: int, data: bytes, deadline: float) -> None:
@@ -198,11 +222,10 @@ def _write_exact(fd: int, data: bytes, deadline: float) -> None:
     """
     view = memoryview(data)
     while view:
-        _wait(fd, selectors.EVENT_WRITE, deadline)
         try:
             view = view[os.write(fd, view):]
         except BlockingIOError:
-            continue
+            _wait(fd, select.POLLOUT, deadline)
 
 
 def _clean(text: str, limit: int = 400) -> str:
@@ -211,8 +234,8 @@ def _clean(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _receive(fd: int, deadline: float) -> tuple[dict, dict[str, np.ndarray]]:
-    return wire.receive(lambda n: _read_exact(fd, n, deadline), wire.MAX_REPLY_PAYLOAD)
+def _receive(reader: _Reader, deadline: float) -> tuple[dict, dict[str, np.ndarray]]:
+    return wire.receive(lambda n: reader.read_exact(n, deadline), wire.MAX_REPLY_PAYLOAD)
 
 
 def decode(descriptor: Any, arrays: dict[str, np.ndarray]) -> Any:
@@ -262,7 +285,8 @@ class Sandbox:
         self.on_callback: Callback | None = None
         self._reference_functions: tuple[str, ...] = ()
         self._replace_layers_module = False
-        self._process: subprocess.Popen | None = None
+        self._process: subprocess.Popen | ForkedWorker | None = None
+        self._reader: _Reader | None = None
         self._workdir: Path | None = None
         self._pids: list[int] = []
         self._handles: set[str] = set()
@@ -312,17 +336,25 @@ class Sandbox:
                   "secrets": [str(p) for p in _secrets()],
                   "reference_functions": list(self._reference_functions),
                   "replace_layers_module": self._replace_layers_module}
-        self._process = subprocess.Popen(
+        env = _clean_env(self._workdir)
+        self._process, started = _start_worker(env) if self.limits.zygote else (None, "")
+        if self._process is None:
             # Not -I: it would ignore PYTHONHASHSEED. The environment is ours anyway,
             # -s skips the user's site-packages, and the worker starts in "/" and drops
             # the current folder from sys.path before it imports anything.
-            [sys.executable, "-s", "-B", "-c", WORKER_SOURCE, json.dumps(config), WIRE_SOURCE],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd="/", env=_clean_env(self._workdir), start_new_session=True)
+            self._process = subprocess.Popen(
+                _worker_command("worker"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, cwd="/", env=env, start_new_session=True)
+            started = started or "a fresh interpreter (the zygote is turned off)"
         os.set_blocking(self._process.stdin.fileno(), False)
+        self._reader = _Reader(self._process.stdout.fileno())
         self._pids = [self._process.pid]
         self._handles.clear()
         deadline = min(time.monotonic() + 30.0, self._deadline)
+        try:  # its config: down the pipe, for this worker alone
+            _write_exact(self._process.stdin.fileno(), wire.pack(config, {}), deadline)
+        except (OSError, TimeoutError):
+            pass  # a worker that died at once: reading its hello says so
         while True:
             header, _ = self._read(deadline, "starting")
             if "fatal" in header:
@@ -332,7 +364,8 @@ class Sandbox:
             if "pid" in header:
                 self._pids.append(int(header["pid"]))
             elif header.get("hello"):
-                self.protections = [str(p) for p in header.get("protections", [])]
+                self.protections = [f"process: {started}",
+                                    *(str(p) for p in header.get("protections", []))]
                 problem = isolation_problem(header.get("isolation"))
                 if problem and not self.limits.insecure:
                     self._stop()
@@ -381,7 +414,7 @@ class Sandbox:
         try:
             deadline = time.monotonic() + 1.0
             _write_exact(process.stdin.fileno(), wire.pack({"op": "usage"}, {}), deadline)
-            header, arrays = _receive(process.stdout.fileno(), deadline)
+            header, arrays = _receive(self._reader, deadline)
             usage = decode(header.get("result"), arrays)
             if isinstance(usage, np.ndarray) and usage.shape == (2,):
                 self.peak_memory_mib = max(self.peak_memory_mib, float(usage[0]) / 1024)
@@ -431,7 +464,7 @@ class Sandbox:
               timeout: float | None = None) -> tuple[dict, dict[str, np.ndarray]]:
         assert self._process is not None
         try:
-            return _receive(self._process.stdout.fileno(), deadline)
+            return _receive(self._reader, deadline)
         except TimeoutError:
             self._stop()
             if time.monotonic() >= self._deadline:
@@ -574,6 +607,57 @@ class Sandbox:
 MAX_SOURCE_BYTES = 2_000_000   # one submission file
 MAX_COPIED_BYTES = 10_000_000  # all of a submission's files
 MAX_COPIED_FILES = 1_000       # entries of a submission folder looked at
+
+
+def _worker_command(mode: str) -> list[str]:
+    """worker.py as a program: ``mode`` "worker" (one worker) or "zygote"."""
+    return [sys.executable, "-s", "-B", "-c", WORKER_SOURCE, mode, WIRE_SOURCE]
+
+
+FORKED = ("forked from zygote {pid} (numpy imported there once; it never runs submission "
+          "code), then locked in like a fresh worker")
+_zygote_lock = threading.Lock()
+_zygote: Zygote | None = None
+_zygote_problem: str | None = None  # why no zygote can run here: not tried again
+
+
+def _start_worker(env: dict[str, str]) -> tuple[ForkedWorker | None, str]:
+    """A worker forked from the shared zygote (started, or restarted, when needed);
+    (None, why not) where there can be none."""
+    global _zygote, _zygote_problem
+    problem, failed = "", None
+    for _ in range(2):  # a zygote that died since the last worker is replaced once
+        with _zygote_lock:
+            # Only the one that failed: closing a zygote kills the workers it forked.
+            if _zygote is not None and (_zygote is failed or not _zygote.alive):
+                _zygote.close()
+                _zygote = None
+            if _zygote is None and _zygote_problem is None:
+                try:
+                    _zygote = Zygote(_worker_command("zygote"), _clean_env(Path("/")))
+                except ZygoteUnusable as error:
+                    _zygote_problem = str(error)
+            zygote = _zygote
+        if zygote is None:
+            return None, f"a fresh interpreter (no zygote: {_zygote_problem})"
+        try:
+            return zygote.fork(env), FORKED.format(pid=zygote.pid)
+        except ZygoteUnusable as error:
+            problem, failed = str(error), zygote
+    return None, f"a fresh interpreter (the zygote could not fork: {problem})"
+
+
+def stop_zygote() -> None:
+    """End the shared zygote, if one runs, and reap it (its CPU then counts as this
+    process's children's). The next worker starts a new one."""
+    global _zygote
+    with _zygote_lock:
+        zygote, _zygote = _zygote, None
+    if zygote is not None:
+        zygote.close()
+
+
+atexit.register(stop_zygote)
 
 
 def _copy_regular_file(source: Path, target: Path, budget: int = MAX_SOURCE_BYTES) -> int:

@@ -1,8 +1,12 @@
 """The grading worker: the only process that runs submission code.
 
-autograder.sandbox starts it as ``python -s -B -c <this file's text> <config JSON>
-<wire.py's text>`` in a fresh temporary folder holding a copy of the submission.
-Before it imports any submission file it locks itself in: resource limits, a
+autograder.sandbox starts it as ``python -s -B -c <this file's text> worker
+<wire.py's text>`` and sends its config (the temporary folder holding a copy of
+the submission, the limits) as the first message on its stdin; or, to save the
+start-up, as ``... zygote <wire.py's text>``: a zygote that imports numpy once,
+runs no submission code, and forks one such worker per request (see
+``zygote``). Either way, before a worker imports any submission file it locks
+itself in: resource limits, a
 uid of its own when started as root (never real root), new user, network,
 mount and pid namespaces, and a Landlock ruleset that lets it read only the
 Python installation and the submission folder. Then it serves requests from
@@ -608,15 +612,19 @@ class ProbeModel:
 
 # --- the pipe -------------------------------------------------------------
 
+_UNREAD = {}  # fd -> bytes read ahead: a request in one read, not one per part of its frame
+
+
 def _read_exact(fd, n):
-    chunks = []
-    while n:
-        chunk = os.read(fd, min(n, 1 << 20))
+    buffer = _UNREAD.setdefault(fd, bytearray())
+    while len(buffer) < n:
+        chunk = os.read(fd, max(n - len(buffer), 1 << 16))
         if not chunk:
             raise EOFError
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+        buffer += chunk
+    data = bytes(buffer[:n])
+    del buffer[:n]
+    return data
 
 
 def _write_all(fd, data):
@@ -661,6 +669,11 @@ def lock_in(config):
     die_with_parent()
     import numpy  # noqa: F401  (loaded before the lock, with its shared libraries)
 
+    # unshare(CLONE_NEWUSER) refuses a process with threads; a forked worker has one.
+    threads = len(os.listdir("/proc/self/task"))
+    if threads != 1:
+        raise OSError(f"the worker has {threads} threads before its lock-in, not 1")
+
     set_limits(config)
     if os.geteuid() == 0:
         leave_root(config)
@@ -678,9 +691,18 @@ def lock_in(config):
 
 
 def main():
-    config = json.loads(sys.argv[1])
-    CONFIG.update(config)
+    if sys.argv[1] == "zygote":
+        zygote(int(sys.argv[3]))
+    else:
+        serve_worker()
+
+
+def serve_worker():
+    """Lock in, then serve the grader's requests until told to stop; never returns."""
     request_fd, response_fd = os.dup(0), os.dup(1)
+    config, _ = receive(request_fd)
+    config.pop("arrays", None)
+    CONFIG.update(config)
     CHANNEL.update(request=request_fd, response=response_fd)
     config["_resp_fd"] = response_fd
     os.chdir(config["workdir"])
@@ -728,6 +750,95 @@ def main():
             send(response_fd, header, payload)
         except BaseException:  # noqa: B036
             os._exit(3)
+
+
+# --- the zygote ----------------------------------------------------------------
+
+def zygote(control_fd):
+    """Fork workers on request; run no submission code, hold nothing of the grader's.
+
+    What a worker costs to start (the interpreter, numpy, this file) is paid
+    here once: each request forks a child that is a fresh copy of this process,
+    which never ran submission code, and the child then locks itself in exactly
+    as a worker started on its own does (``serve_worker``). Requests come on the
+    SOCK_SEQPACKET socket ``control_fd``, one JSON message each:
+
+    - {"op": "fork", "env": {...}} with two descriptors (the worker's stdin and
+      stdout pipe ends) -> {"pid": n} or {"error": text};
+    - {"op": "reap", "pid": n} -> {"status": exit code or null while it runs}.
+
+    Children are reaped only when asked, so that their pids cannot be reused
+    while the grader may still signal them. The zygote ends when the grader
+    closes the socket (the grader died or is done): its children get SIGKILL.
+    """
+    import socket
+
+    import numpy.random  # noqa: F401  (what every worker would otherwise import itself)
+
+    # Not die_with_parent: the grader's thread that started it may end before the
+    # grader does. The socket's end of file says when the grader is gone.
+    control = socket.socket(fileno=control_fd)
+    threads = len(os.listdir("/proc/self/task"))
+    control.send(json.dumps({"ready": True, "threads": threads}).encode())
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
+        except OSError:
+            message, fds = b"", []
+        if not message:
+            os._exit(0)
+        request = json.loads(message)
+        if request.get("op") == "fork" and len(fds) == 2:
+            reply = _fork_worker(control, fds, request.get("env") or {})
+        elif request.get("op") == "reap":
+            reply = _reap(int(request["pid"]))
+        else:
+            reply = {"error": "unknown request"}
+        for fd in fds:
+            os.close(fd)
+        control.send(json.dumps(reply).encode())
+
+
+def _fork_worker(control, fds, env):
+    """Fork a worker on the pipes ``fds``; in the zygote, return the reply."""
+    zygote_pid = os.getpid()
+    try:
+        pid = os.fork()
+    except OSError as error:
+        return {"error": f"fork failed: {error.strerror}"}
+    if pid:
+        return {"pid": pid}
+    try:  # the child: it never returns into the zygote's loop
+        die_with_parent()
+        if os.getppid() != zygote_pid:  # the zygote died before the line above
+            os._exit(1)
+        os.setsid()  # its own process group, as start_new_session gives a fresh worker
+        stdin, stdout = fds
+        os.dup2(stdin, 0)
+        os.dup2(stdout, 1)
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 2)
+        control.detach()
+        # Nothing of the zygote's but the standard streams: not its socket to the
+        # grader, not another worker's pipes.
+        os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        os.environ.clear()
+        os.environ.update(env)
+        # As fresh as a new interpreter: numpy's global generator, made in the zygote,
+        # reseeded from the OS (Python's random reseeds itself after a fork).
+        import numpy.random
+        numpy.random.seed()
+        serve_worker()
+    finally:
+        os._exit(1)
+
+
+def _reap(pid):
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return {"error": "no such child"}
+    return {"status": os.waitstatus_to_exitcode(status) if done else None}
 
 
 def _describe(error):

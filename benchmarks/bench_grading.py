@@ -1,14 +1,15 @@
-"""Benchmark the autograder: one grade, its training peer, and a class in batch.
+"""Benchmark the autograder: one grade, a class in batch, and nbgrader on the same class.
 
-    python benchmarks/bench_grading.py [--repeats R] [--students S] [--rounds N] [--quick]
+    python benchmarks/bench_grading.py [--repeats R] [--students S] [--rounds N]
+                                       [--copies C] [--peers P] [--quick]
 
-Prints numbers only; it never asserts a timing. Three measurements, one run:
+Prints numbers only; it never asserts a timing. Five measurements, one run:
 
 1. grade(): the reference solutions graded R times in this process (after
-   one cold warm-up grade, reported on its own). Wall time; CPU time = this
-   process's time.process_time() + the CPU of its children (the sandbox
-   worker, which does most of the work) from getrusage(RUSAGE_CHILDREN); peak RSS of the
-   sandbox process and of the grader.
+   one cold grade, reported on its own, which also starts the sandbox's
+   zygote). Wall time per grade; CPU = this process's time.process_time() +
+   the CPU of its children from getrusage(RUSAGE_CHILDREN), the zygote
+   stopped (and so reaped, with every worker it reaped) before reading it.
 2. The peer: the reference net trained, in this process with one BLAS thread,
    on every frozen dataset with the rubric's hyperparameters, exactly as the
    training checks ask the worker to: R times. Grade CPU / training CPU and
@@ -18,13 +19,23 @@ Prints numbers only; it never asserts a timing. Three measurements, one run:
    N rounds each in alternating order, a fresh output folder every time; the
    summary takes each -j's fastest round (other load on the machine only
    ever slows a run down).
+4. ``backprop-hw batch -j 1`` over C copies of the reference, as a command
+   (grader, zygote and workers: the command's whole CPU), divided by C; and,
+   as a peer in the same run, run_batch in this process over the same copies
+   with workers forked from the zygote and with a fresh interpreter each.
+5. The peer grader: ``nbgrader autograde`` of the course ``backprop-hw
+   nbgrader-course`` builds, and ``backprop-hw batch -j 1``, on the same P
+   gallery submissions (tests/gallery: correct, then near-miss cases), each a
+   command of its own: CPU per submission of each and the ratio.
 
-Children's CPU: the grader reaps its sandbox worker, which reaps the process it
-forked (the init of its pid namespace), so RUSAGE_CHILDREN holds all of it.
-The sandbox's peak memory is what the worker reports of itself
-(Report.peak_memory_mib). The script also reports how many cores other
-processes kept busy meanwhile (/proc/stat), since the -j 2 figures mean
-little on a machine someone else is using.
+Children's CPU: the grader reaps its zygote (stop_zygote) and its fresh
+workers, the zygote reaps every worker it forked, and a worker reaps the
+process it forked (the init of its pid namespace), so RUSAGE_CHILDREN holds
+all of it; a command's CPU is its RUSAGE_CHILDREN share once it has exited
+(nbgrader's kernels included: nbgrader reaps them). The sandbox's peak
+memory is what the worker reports of itself (Report.peak_memory_mib). The
+script also reports how many cores other processes kept busy meanwhile
+(/proc/stat), since the figures mean little on a machine someone else is using.
 """
 
 from __future__ import annotations
@@ -37,9 +48,12 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = "1"
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
+import shutil  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -59,10 +73,11 @@ from autograder.grade import grade  # noqa: E402
 from autograder.paths import SOLUTIONS  # noqa: E402
 from autograder.reference import reference  # noqa: E402
 from autograder.rubric import Rubric, load_rubric  # noqa: E402
+from autograder.sandbox import stop_zygote  # noqa: E402
 
 GOAL_CPU = 1.0  # s, one full grade (the issue's goal)
 GOAL_WALL = 2.0  # s, one full grade on a 2-core machine
-NBGRADER_CPU = 3.0  # s per submission: nbgrader autograde on a comparable notebook
+GOAL_BATCH_CPU = 0.25  # s per submission, batch -j 1 of the reference (the issue's goal)
 
 
 # -- measuring ---------------------------------------------------------------
@@ -106,6 +121,7 @@ class Meter:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        stop_zygote()  # reaped: its workers' CPU is now this process's children's
         wall = time.perf_counter() - self._wall
         self_cpu = time.process_time() - self._self
         busy = machine_busy_seconds()
@@ -131,22 +147,24 @@ def med(samples: list[Sample], attr: str) -> float:
 
 # -- 1. grade() --------------------------------------------------------------
 
-def bench_grade(rubric: Rubric, repeats: int) -> tuple[list[Sample], dict]:
-    with Meter() as cold:
+def bench_grade(rubric: Rubric, repeats: int) -> tuple[list[float], Sample, dict]:
+    """Wall of each of ``repeats`` grades, and their CPU together (divide by ``repeats``)."""
+    with Meter() as cold:  # with the zygote's start, as one `backprop-hw grade` pays it
         report = grade(SOLUTIONS, rubric)
     info = {"cold": cold.sample, "score": report.score, "max_score": report.max_score,
             "protections": report.protections}
-    samples, peaks = [], []
-    for _ in range(repeats):
-        with Meter() as meter:
+    walls, peaks = [], []
+    with Meter() as meter:
+        for _ in range(repeats):
+            started = time.perf_counter()
             report = grade(SOLUTIONS, rubric)
-        samples.append(meter.sample)
-        peaks.append(report.peak_memory_mib)
-        if report.score != info["score"]:
-            info.setdefault("score_changed", []).append(report.score)
+            walls.append(time.perf_counter() - started)
+            peaks.append(report.peak_memory_mib)
+            if report.score != info["score"]:
+                info.setdefault("score_changed", []).append(report.score)
     info["rss_sandbox"] = max(peaks)
     info["rss_self"] = peak_rss_mib(resource.RUSAGE_SELF)
-    return samples, info
+    return walls, meter.sample, info
 
 
 # -- 2. the peer: training alone ---------------------------------------------
@@ -214,6 +232,84 @@ def bench_batch(rubric: Rubric, students: int, jobs_list: tuple[int, ...],
     return results
 
 
+# -- 4. batch -j 1 of the reference, as a command -----------------------------------
+
+def command(args: list[str], cwd: Path) -> tuple[Sample, subprocess.CompletedProcess]:
+    """Run ``args`` to the end; its wall and whole CPU (its reaped children's included).
+
+    ROOT goes first on PYTHONPATH and the venv's bin/ on PATH (nbgrader runs alembic
+    from it): the command grades with this tree's autograder, wherever it is installed.
+    """
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (
+        str(ROOT), os.environ.get("PYTHONPATH")))),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    with Meter() as meter:
+        done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
+                              timeout=3600)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args[:4])} ... failed ({done.returncode}):\n"
+                         f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return meter.sample, done
+
+
+def backprop_hw(*args: str) -> list[str]:
+    return [sys.executable, "-m", "autograder.cli", *args]
+
+
+def bench_reference_copies(rubric: Rubric, copies: int) -> dict[str, Sample]:
+    """``backprop-hw batch -j 1`` over ``copies`` copies of the reference; run_batch in this
+    process over the same with the zygote and without (a fresh interpreter per worker)."""
+    from submissions import make_submission, reference_files
+    samples = {}
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        subs = Path(tmp) / "submissions"
+        for i in range(copies):
+            make_submission(subs / f"ref{i:03d}", reference_files())
+        samples["command"], _ = command(backprop_hw("batch", str(subs), "--out",
+                                                    str(Path(tmp) / "out-cli"), "-j", "1"), ROOT)
+        with open(os.devnull, "w") as devnull:
+            for zygote in (True, False):
+                limits = dataclasses.replace(rubric.limits, zygote=zygote)
+                out = Path(tmp) / f"out-{zygote}"
+                with Meter() as meter:
+                    run_batch(subs, out, dataclasses.replace(rubric, limits=limits), jobs=1,
+                              progress=devnull)
+                samples["zygote" if zygote else "fresh"] = meter.sample
+    return samples
+
+
+# -- 5. the peer grader: nbgrader autograde ------------------------------------------
+
+def gallery_class(count: int) -> dict[str, dict[str, str]]:
+    """``count`` gallery submissions: the correct cases, then the near-miss ones."""
+    from submissions import gallery_files
+    gallery = ROOT / "tests" / "gallery"
+    cases = [c for kind in ("correct", "near_miss") for c in sorted((gallery / kind).iterdir())
+             if c.is_dir()]
+    return {f"{case.parent.name}_{case.name}": gallery_files(case) for case in cases[:count]}
+
+
+def bench_nbgrader(peers: int) -> dict[str, Sample]:
+    """nbgrader autograde and backprop-hw batch -j 1 on the same ``peers`` submissions."""
+    from autograder.nbgrader_course import ASSIGNMENT_ID
+    students = gallery_class(peers)
+    with tempfile.TemporaryDirectory(prefix="bench-nbgrader-") as tmp:
+        course, batch_dir = Path(tmp) / "course", Path(tmp) / "batch"
+        command(backprop_hw("nbgrader-course", str(course)), ROOT)
+        nbgrader = [sys.executable, "-m", "nbgrader"]
+        command([*nbgrader, "generate_assignment", ASSIGNMENT_ID], course)
+        for student, files in students.items():
+            folder = course / "submitted" / student / ASSIGNMENT_ID
+            shutil.copytree(course / "release" / ASSIGNMENT_ID, folder)
+            for name, source in files.items():
+                (folder / name).write_text(source, encoding="utf-8")
+            shutil.copytree(folder, batch_dir / student)  # the very same files, for batch
+        samples = {"nbgrader": command([*nbgrader, "autograde", ASSIGNMENT_ID], course)[0]}
+        samples["batch"], _ = command(backprop_hw("batch", str(batch_dir), "--out",
+                                                  str(Path(tmp) / "out"), "-j", "1"), ROOT)
+    return samples
+
+
 # -- report --------------------------------------------------------------------
 
 def machine() -> str:
@@ -234,38 +330,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, metavar="R",
                         help="grades and training runs to time (default 10, --quick 3)")
     parser.add_argument("--students", type=int, metavar="S",
-                        help="submissions in the batch (default 50, --quick 10)")
+                        help="submissions in the class batch (default 50, --quick 10)")
     parser.add_argument("--rounds", type=int, metavar="N",
                         help="batch runs per -j, the fastest counts (default 2, --quick 1)")
+    parser.add_argument("--copies", type=int, metavar="C",
+                        help="copies of the reference for batch -j 1 (default 20, --quick 4)")
+    parser.add_argument("--peers", type=int, metavar="P",
+                        help="gallery submissions graded by nbgrader and by batch (default 6, "
+                             "--quick 2); 0 leaves nbgrader out")
     parser.add_argument("--quick", action="store_true",
-                        help="a fast smoke run: R=3, S=10, 1 batch round")
+                        help="a fast smoke run: R=3, S=10, 1 batch round, C=4, P=2")
     args = parser.parse_args(argv)
 
     def pick(value: int | None, quick: int, full: int) -> int:
         return value if value is not None else (quick if args.quick else full)
 
     repeats, students = pick(args.repeats, 3, 10), pick(args.students, 10, 50)
-    rounds = pick(args.rounds, 1, 2)
-    if min(repeats, students, rounds) < 1:
-        parser.error("--repeats, --students and --rounds must be at least 1")
+    rounds, copies, peers = pick(args.rounds, 1, 2), pick(args.copies, 4, 20), \
+        pick(args.peers, 2, 6)
+    if min(repeats, students, rounds, copies) < 1 or peers < 0:
+        parser.error("--repeats, --students, --rounds and --copies must be at least 1, "
+                     "--peers at least 0")
 
     print(f"bench_grading: {time.strftime('%Y-%m-%d %H:%M')}, {machine()}")
-    print(f"  repeats {repeats}, students {students}, batch rounds {rounds}, OPENBLAS_NUM_THREADS="
-          f"{os.environ['OPENBLAS_NUM_THREADS']}, {load()} at the start")
+    print(f"  repeats {repeats}, students {students}, batch rounds {rounds}, copies {copies}, "
+          f"peers {peers}, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, "
+          f"{load()} at the start")
     rubric = load_rubric()
 
-    grades, info = bench_grade(rubric, repeats)
-    print(f"\n1. grade(reference) x {repeats} (after 1 cold grade: "
-          f"{info['cold'].wall:.3f} s wall, {info['cold'].cpu:.3f} s CPU), "
-          f"score {info['score']:g} / {info['max_score']:g}")
+    walls, block, info = bench_grade(rubric, repeats)
+    cold = info["cold"]
+    print(f"\n1. grade(reference) x {repeats}, score {info['score']:g} / {info['max_score']:g}; "
+          f"before them 1 cold grade (it starts the zygote): {cold.wall:.3f} s wall, "
+          f"{cold.cpu:.3f} s CPU")
     if "score_changed" in info:
         print(f"  warning: the score changed between grades: {info['score_changed']}")
-    print(f"  wall          {spread([s.wall for s in grades])}")
-    print(f"  CPU total     {spread([s.cpu for s in grades])}")
-    print(f"    grader      {spread([s.self_cpu for s in grades])}")
-    print(f"    children    {spread([s.child_cpu for s in grades])}")
-    if all(s.others is not None for s in grades):
-        print(f"  other processes busy meanwhile: {spread([s.others for s in grades], 'cores', 2)}")
+    grade_cpu = block.cpu / repeats
+    print(f"  wall          {spread(walls)}")
+    print(f"  CPU per grade {grade_cpu:.3f} s (grader {block.self_cpu / repeats:.3f}, zygote "
+          f"and workers {block.child_cpu / repeats:.3f}), other processes busy meanwhile: "
+          f"{others_text(block)} cores")
     print(f"  peak RSS      sandbox process {info['rss_sandbox']:.0f} MiB, grader "
           f"{info['rss_self']:.0f} MiB")
     print("  sandbox: " + "; ".join(info["protections"]))
@@ -276,8 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  wall          {spread([s.wall for s in training])}")
     print(f"  CPU           {spread([s.cpu for s in training])}")
     print("  test accuracy " + ", ".join(f"{k} {v:.3f}" for k, v in accuracies.items()))
-    grade_cpu, train_cpu = med(grades, "cpu"), med(training, "cpu")
-    print(f"  grade CPU / training CPU = {grade_cpu / train_cpu:.2f} (medians); "
+    train_cpu = med(training, "cpu")
+    print(f"  grade CPU / training CPU = {grade_cpu / train_cpu:.2f}; "
           f"grader overhead = {grade_cpu - train_cpu:.3f} s CPU per grade")
 
     jobs_list = (1, 2)
@@ -304,10 +408,32 @@ def main(argv: list[str] | None = None) -> int:
               for jobs in jobs_list)  # the fastest round of each: the least disturbed
     speedup = j1.wall / j2.wall
 
+    ref = bench_reference_copies(rubric, copies)
+    per = {name: sample.cpu / copies for name, sample in ref.items()}
+    print(f"\n4. {copies} copies of the reference, graded -j 1")
+    for name, what in (("command", "`backprop-hw batch -j 1` (the whole command)"),
+                       ("zygote", "run_batch, workers forked from the zygote"),
+                       ("fresh", "run_batch, a fresh interpreter per worker")):
+        sample = ref[name]
+        print(f"  {what:<46} {per[name]:.3f} CPU-s and {sample.wall / copies:.3f} s wall per "
+              f"submission (other processes: {others_text(sample)} cores)")
+    print(f"  fresh / zygote = {per['fresh'] / per['zygote']:.2f}x CPU per submission")
+
+    peer = bench_nbgrader(peers) if peers else {}
+    if peer:
+        nb, ours = (peer[k].cpu / peers for k in ("nbgrader", "batch"))
+        print(f"\n5. the same {peers} gallery submissions, each grader a command of its own")
+        for name, what in (("nbgrader", "nbgrader autograde (nbgrader-course's course)"),
+                           ("batch", "backprop-hw batch -j 1")):
+            sample = peer[name]
+            print(f"  {what:<46} {sample.cpu / peers:.3f} CPU-s and {sample.wall / peers:.3f} s "
+                  f"wall per submission (other processes: {others_text(sample)} cores)")
+        print(f"  nbgrader / batch = {nb / ours:.1f}x CPU per submission")
+
     rows = [
-        ("grade(): wall, median", f"{med(grades, 'wall'):.3f} s",
-         f"<= {GOAL_WALL:g} s: {'met' if med(grades, 'wall') <= GOAL_WALL else 'NOT met'}"),
-        ("grade(): CPU, median", f"{grade_cpu:.3f} s",
+        ("grade(): wall, median", f"{statistics.median(walls):.3f} s",
+         f"<= {GOAL_WALL:g} s: {'met' if statistics.median(walls) <= GOAL_WALL else 'NOT met'}"),
+        ("grade(): CPU, mean", f"{grade_cpu:.3f} s",
          f"<= {GOAL_CPU:g} s: {'met' if grade_cpu <= GOAL_CPU else 'NOT met'}"),
         ("  of which training (peer)", f"{train_cpu:.3f} s", ""),
         ("  grader overhead", f"{grade_cpu - train_cpu:.3f} s",
@@ -321,9 +447,14 @@ def main(argv: list[str] | None = None) -> int:
         ("batch speedup j2/j1", f"{speedup:.2f}x",
          f"scales with workers (ideal 2.00x); other processes used {others_text(j1)} / "
          f"{others_text(j2)} cores meanwhile"),
-        ("nbgrader autograde (for scale)", f"~{NBGRADER_CPU:g} CPU-s/sub",
-         f"{NBGRADER_CPU / (j1.cpu / students):.1f}x our -j 1 CPU per submission"),
+        (f"batch -j 1 command, {copies} references", f"{per['command']:.3f} CPU-s/sub",
+         f"<= {GOAL_BATCH_CPU:g}: {'met' if per['command'] <= GOAL_BATCH_CPU else 'NOT met'}"
+         f"; in-process {per['zygote']:.3f} (zygote) vs {per['fresh']:.3f} (fresh)"),
     ]
+    if peer:
+        rows.append((f"nbgrader autograde, {peers} subs", f"{nb:.3f} CPU-s/sub",
+                     f"{nb / ours:.1f}x backprop-hw batch -j 1 ({ours:.3f}) on the same "
+                     f"submissions"))
     width = max(len(r[0]) for r in rows)
     value_width = max(len(r[1]) for r in rows)
     print(f"\nsummary ({machine()}, {load()} at the end)")

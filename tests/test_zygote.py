@@ -1,0 +1,117 @@
+"""Workers forked from one zygote: used by a batch, fresh for every submission, never shared."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+
+import numpy as np
+import pytest
+from submissions import inject, make_submission, reference_files
+
+from autograder import sandbox
+from autograder.batch import run_batch
+from autograder.grade import grade
+from autograder.paths import SOLUTIONS
+from autograder.rubric import load_rubric
+from autograder.zygote import Zygote, ZygoteUnusable
+
+FORKED = re.compile(r"process: forked from zygote (\d+) ")
+
+
+def _zygote_pid(protections: list[str]) -> int:
+    """The zygote a worker was forked from, as the sandbox reports it; fails if it was not."""
+    found = [FORKED.match(p) for p in protections]
+    assert any(found), protections
+    return int(next(m for m in found if m).group(1))
+
+
+def test_a_batch_forks_every_submissions_worker_from_one_zygote(tmp_path):
+    for student in ("alice", "bob"):
+        make_submission(tmp_path / "class" / student, reference_files())
+    with open(os.devnull, "w") as devnull:
+        result = run_batch(tmp_path / "class", tmp_path / "out", load_rubric(), progress=devnull)
+    assert sorted(result.graded) == ["alice", "bob"]
+    data = [json.loads((tmp_path / "out" / f"{s}.json").read_text()) for s in ("alice", "bob")]
+    assert [d["score"] for d in data] == [100, 100]
+    zygotes = {_zygote_pid(d["extra_data"]["sandbox"]) for d in data}
+    assert len(zygotes) == 1
+    # ...and each worker was still locked in on its own, after the fork.
+    for d in data:
+        text = "; ".join(d["extra_data"]["sandbox"])
+        assert "namespaces: user" in text and "landlock ABI" in text
+
+
+# Submission A: everything it can change in its own process, it changes: numpy's module
+# dict and functions, a global of its own module, builtins, sys.modules. It also reports
+# which descriptors and modules a forked worker holds.
+POLLUTER = """
+import builtins, stat, sys, os
+np.maximum = lambda *args, **kwargs: 0.0
+np.sum = lambda *args, **kwargs: 0.0
+np.__dict__["POLLUTED"] = True
+np.random.seed(1234)
+builtins.POLLUTED = True
+sys.modules["two_layer_net"] = None
+POLLUTED = True
+sockets = [fd for fd in range(64) if _fd_is_socket(fd)]
+print("SOCKETS", sockets)
+print("GRADER MODULES", sorted(m for m in sys.modules if m.startswith(("autograder", "solutions"))))
+"""
+FD_PROBE = """
+def _fd_is_socket(fd):
+    import os, stat
+    try:
+        return stat.S_ISSOCK(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+"""
+# Submission B: the reference, saying whether anything of A's reached it.
+PROBE = ("import builtins, sys\n"
+         "print('SEEN', [name for name, seen in [('numpy', hasattr(np, 'POLLUTED')), "
+         "('builtins', hasattr(builtins, 'POLLUTED')), ('maximum', np.maximum(-1.0, 0.0) != 0.0)]"
+         " if seen])\n"
+         "print('RANDOM', np.random.rand())")
+
+
+def test_no_state_of_one_submission_reaches_the_next_one_forked_from_the_same_zygote(tmp_path):
+    polluter = reference_files()
+    polluter["layers.py"] = polluter["layers.py"].replace(
+        "import numpy as np\n", f"import numpy as np\n{FD_PROBE}\n{POLLUTER}\n", 1)
+    first = grade(make_submission(tmp_path / "a", polluter))
+    assert first.score < first.max_score  # its own np.maximum and np.sum broke its layers
+    assert "SOCKETS []" in first.printed, first.printed  # not the zygote's socket to the grader
+    assert "GRADER MODULES []" in first.printed, first.printed
+    second = grade(make_submission(tmp_path / "b", inject("<module>", PROBE)))
+    assert second.score == second.max_score, [t.output for t in second.tests if t.score == 0]
+    assert "SEEN []" in second.printed, second.printed
+    assert _zygote_pid(first.protections) == _zygote_pid(second.protections)
+    # numpy's global generator is reseeded in each worker, as in a fresh interpreter.
+    third = grade(make_submission(tmp_path / "c", inject("<module>", PROBE)))
+    draws = [re.search(r"RANDOM (\S+)", r.printed).group(1) for r in (second, third)]
+    assert draws[0] != draws[1]
+
+
+def test_a_zygote_that_died_is_replaced_and_the_fresh_path_still_works(tmp_path):
+    def relu(limits: sandbox.Limits) -> list[str]:
+        with sandbox.Sandbox(SOLUTIONS, limits) as box:
+            out = box.call("layers.relu_forward", np.array([-1.0, 2.0]))
+            protections = list(box.protections)
+        assert np.array_equal(out[0], [0.0, 2.0])
+        return protections
+    first = _zygote_pid(relu(sandbox.Limits()))
+    os.kill(first, signal.SIGKILL)
+    assert _zygote_pid(relu(sandbox.Limits())) != first
+    fresh = relu(sandbox.Limits(zygote=False))
+    assert fresh[0].startswith("process: a fresh interpreter")
+    assert "landlock ABI" in "; ".join(fresh)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="OpenBLAS starts no threads on one core")
+def test_a_zygote_with_threads_is_refused():
+    # Without the one-BLAS-thread setting, numpy's OpenBLAS starts a thread pool at import.
+    env = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
+    with pytest.raises(ZygoteUnusable, match="threads"):
+        Zygote(sandbox._worker_command("zygote"), env).close()
