@@ -592,9 +592,12 @@ class Sandbox:
                      "making a probe model")
         return Ref((handle,))
 
-    def set_param(self, model: str, param: str, value: np.ndarray) -> None:
-        self.request({"op": "set_param", "model": model, "param": param, "value": "v"},
-                     {"v": np.asarray(value, dtype=np.float64)}, f"setting params[{param!r}]")
+    def set_params(self, model: str, params: dict[str, np.ndarray]) -> None:
+        """Set ``model.params[name] = value`` in the worker for each entry, in one request."""
+        names = list(params)
+        self.request({"op": "set_params", "model": model, "params": names},
+                     {f"p{i}": np.asarray(params[name], dtype=np.float64)
+                      for i, name in enumerate(names)}, f"setting params {names}")
 
     def get(self, ref: Ref) -> Any:
         return self.request({"op": "get", "ref": list(ref.path)}, None, "reading a value")
@@ -712,7 +715,7 @@ def _refs(header: dict) -> set[str]:
             found.add(spec["ref"][0])
         specs.extend(spec.get("seq", []))
         specs.extend(spec.get("map", {}).values())
-    if header.get("op") == "set_param":
+    if header.get("op") == "set_params":
         found.add(header["model"])
     if header.get("op") == "get":
         found.add(header["ref"][0])

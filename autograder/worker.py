@@ -527,8 +527,10 @@ def serve(request, arrays, handles, guard, loaded):
         result = tuple(decode_args(request["args"], arrays, handles))
     elif op == "probe_model":
         result = ProbeModel({k: v.copy() for k, v in arrays.items()})
-    elif op == "set_param":
-        handles[request["model"]].params[request["param"]] = arrays[request["value"]].copy()
+    elif op == "set_params":
+        params = handles[request["model"]].params
+        for i, name in enumerate(request["params"]):
+            params[name] = arrays[f"p{i}"].copy()
         result = None
     elif op == "get":
         result = resolve({"ref": request["ref"]}, arrays, handles)

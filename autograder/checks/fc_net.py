@@ -66,8 +66,7 @@ def _fixed(ctx: Context, check_id: str, loss: str, reg: float = 0.0,
               for name, shape in _shapes(loss, D, hidden, HEADS[loss]).items()}
     handle = f"{check_id}_{loss}_{len(hidden)}"
     _build(ctx, handle, loss, hidden=hidden, reg=reg)
-    for name, value in params.items():
-        ctx.sandbox.set_param(handle, name, value)
+    ctx.sandbox.set_params(handle, params)
     X = rng.standard_normal((N, D))
     return Ref((handle,)), reference_fc(ctx, params, loss, reg), X, _targets(rng, loss)
 
@@ -264,7 +263,7 @@ def _overfit(ctx: Context) -> str | None:
             array_check(f"{FUNCTION}.loss", f"grads[{name!r}]", grads[name], shapes[name])
             params[name] = np.asarray(params[name], np.float64) - OVERFIT["learning_rate"] * \
                 np.asarray(grads[name], np.float64)
-            ctx.sandbox.set_param("fc_overfit", name, params[name])
+        ctx.sandbox.set_params("fc_overfit", params)
     accuracy = float(np.mean(reference_fc(ctx, params, "softmax", classes=classes).predict(X)
                              == y))
     if accuracy < 1.0:

@@ -51,11 +51,6 @@ def _build(ctx: Context, handle: str, loss: str, d: int = D, h: int = H,
     return Ref((handle,))
 
 
-def _set_params(ctx: Context, handle: str, params: dict[str, np.ndarray]) -> None:
-    for name, value in params.items():
-        ctx.sandbox.set_param(handle, name, value)
-
-
 def _params(rng: np.random.Generator, loss: str) -> dict[str, np.ndarray]:
     """Parameters with every entry well away from zero, biases included."""
     return {name: rng.uniform(0.2, 0.8, shape) * rng.choice([-1.0, 1.0], shape)
@@ -79,7 +74,7 @@ def _fixed_nets(ctx: Context, check_id: str, loss: str, reg: float = 0.0):
     rng = ctx.rng(f"{check_id}/{loss}")
     params = _params(rng, loss)
     _build(ctx, check_id, loss, reg=reg)
-    _set_params(ctx, check_id, params)
+    ctx.sandbox.set_params(check_id, params)
     X = rng.standard_normal((N, D))
     y = rng.integers(0, HEADS[loss], size=N)
     return Ref((check_id,)), reference_net(ctx, params, loss, reg), X, y
@@ -223,7 +218,7 @@ def loss_cost_check(ctx: Context, function: str, handle: str, params: dict[str, 
     shapes = tuple(value.shape for value in params.values())
     seconds = reference_seconds((function, size, X.shape, *shapes), reference.loss, X, y)
     budget = min(max(COST_FACTOR * seconds, COST_FLOOR), ctx.sandbox.limits.call_timeout)
-    _set_params(ctx, handle, params)
+    ctx.sandbox.set_params(handle, params)
     held = ctx.sandbox.hold(f"{handle}/data", X, y)
     try:
         ctx.sandbox.timed_call(f"${handle}.loss", held[0], held[1], timeout=budget)
@@ -283,7 +278,7 @@ def _initial_loss(ctx: Context) -> str | None:
         params = ctx.ref["two_layer_net"].TwoLayerNet(20, 30, classes, weight_scale=1e-3,
                                                       loss=loss, seed=0).params
         _build(ctx, "initial", loss, 20, 30, classes)
-        _set_params(ctx, "initial", params)
+        ctx.sandbox.set_params("initial", params)
         X = rng.standard_normal((100, 20))
         y = rng.integers(0, classes, size=100)
         value, _ = unpack("TwoLayerNet.loss", ctx.sandbox.call("$initial.loss", X, y),

@@ -270,8 +270,7 @@ def training_check(rule: Any, timeout: float, needs: tuple[str, ...] = ()) -> Ch
         ctx.sandbox.call("two_layer_net.TwoLayerNet", d, hp["hidden_dim"], classes,
                          weight_scale=hp.get("weight_scale"), reg=hp["reg"], loss=hp["loss"],
                          seed=hp["init_seed"], keep=handle, reply=False)
-        for name, value in start.items():
-            ctx.sandbox.set_param(handle, name, value)
+        ctx.sandbox.set_params(handle, start)
         ctx.sandbox.call("two_layer_net.train", Ref((handle,)), data["X_train"],
                          data["y_train"], learning_rate=hp["learning_rate"],
                          num_epochs=hp["num_epochs"], batch_size=hp["batch_size"],
