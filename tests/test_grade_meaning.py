@@ -37,7 +37,7 @@ KINDS_OF_CASES = ("hostile", "near_miss")
 
 LAYERS = ("affine", "relu", "sigmoid")
 LOSSES = ("softmax_loss", "bce_loss", "mse_loss")
-DATASETS = ("moons", "circles", "iris", "digits", "wine")
+DATASETS = ("moons", "circles", "iris", "digits", "wine", "sine", "diabetes")
 LAYER_FUNCTIONS = (*(f"{layer}_{way}" for layer in LAYERS for way in ("forward", "backward")),
                    *LOSSES, "affine_jacobians")
 FC_FUNCTIONS = ("FullyConnectedNet.__init__", "FullyConnectedNet.loss",

@@ -155,7 +155,8 @@ def test_grade_command_writes_gradescope_json_and_exits_0_for_any_score(tmp_path
     assert all(set(t) == {"name", "score", "max_score", "output", "visibility", "tags"}
                for t in data["tests"])
     assert {t["tags"][0] for t in data["tests"]} == set(NAMES) | {
-        f"train_{name}" for name in ("moons", "circles", "iris", "digits", "wine")}
+        f"train_{name}" for name in ("moons", "circles", "iris", "digits", "wine", "sine",
+                                     "diabetes")}
     assert "FAIL" in capsys.readouterr().out
 
 
