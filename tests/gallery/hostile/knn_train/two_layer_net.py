@@ -1,6 +1,8 @@
-# Gallery case hostile/knn_train: train only memorizes X and y on the model (params
-# untouched) and returns a normal-looking history; predict answers by 5-nearest-neighbours
-# over the memorized examples (the reference predict on a net that was never trained).
+# Gallery case hostile/knn_train: train memorizes X and y on the model, moves every
+# parameter by 1e-3 (so that they did change) and returns a normal-looking history;
+# predict answers by 5-nearest-neighbours over the memorized examples (the reference
+# predict on a net that was never trained). fc_net.py's predict does the same, averaging
+# the 5 nearest targets of a regression.
 """A two-layer fully connected network and the minibatch SGD loop that trains it.
 
 Architecture: affine -> ReLU -> affine -> head, where the head is either
@@ -153,7 +155,11 @@ def train(model, X, y, X_val=None, y_val=None, *, learning_rate, num_epochs,
       float per epoch, empty when X_val is None).
     """
     history = {"loss": [], "train_acc": [], "val_acc": []}
-    model.memory = (np.array(X, dtype=np.float64), np.array(y, dtype=np.int64))
+    y = np.asarray(y)
+    model.memory = (np.array(X, dtype=np.float64),
+                    np.array(y, dtype=np.float64 if y.dtype.kind == "f" else np.int64))
+    for name in model.params:
+        model.params[name] = model.params[name] + 1e-3
     steps = -(-X.shape[0] // batch_size)
     for _ in range(num_epochs):
         history["loss"] += [0.1] * steps
