@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from submissions import BUGS, buggy_files, gallery_files, make_submission
+from submissions import BUGS, buggy_files, gallery_files, make_submission, reference_files
 
 from autograder.checks import HYGIENE, known_tests
 from autograder.cli import main
 from autograder.grade import Report, grade
 from autograder.paths import SOLUTIONS
+from autograder.rubric import load_rubric
 
 GALLERY = Path(__file__).parent / "gallery"
 NAMES = known_tests()
@@ -75,7 +76,7 @@ def test_reference_gets_full_marks(reference_report):
     failed = [(t.name, t.output) for t in reference_report.tests if t.score < t.max_score]
     assert not failed
     assert reference_report.score == reference_report.max_score == 100
-    assert len(reference_report.tests) == len(NAMES) + 5
+    assert len(reference_report.tests) == len(NAMES) + len(load_rubric().datasets)
 
 
 def test_every_test_name_starts_with_what_it_grades(reference_report):
@@ -144,6 +145,21 @@ def test_a_correct_submission_in_another_style_gets_full_marks(tmp_path, variant
     report = grade(make_submission(tmp_path, gallery_files(GALLERY / "correct" / variant)))
     failed = [(t.name, t.output) for t in report.tests if t.score < t.max_score]
     assert not failed
+
+
+def test_hidden_dims_arrive_as_the_list_the_docstring_promises(tmp_path):
+    """The grader passes hidden_dims as a list (the FullyConnectedNet checks and the
+    regression training): a net that concatenates it with lists, as the local tests
+    allow, gets full marks."""
+    files = reference_files()
+    old = "dims = [input_dim, *hidden_dims, out_dim]"
+    assert files["fc_net.py"].count(old) == 1
+    files["fc_net.py"] = files["fc_net.py"].replace(
+        old, "dims = [input_dim] + hidden_dims + [out_dim]")
+    report = grade(make_submission(tmp_path, files))
+    failed = [(t.id, t.output) for t in report.tests if t.score < t.max_score]
+    assert not failed
+    assert {"FullyConnectedNet_init", "train_sine", "train_diabetes"} <= set(by_id(report))
 
 
 def test_grade_command_writes_gradescope_json_and_exits_0_for_any_score(tmp_path, capsys):

@@ -164,7 +164,7 @@ def train(model, X, y, X_val=None, y_val=None, *, learning_rate, num_epochs,
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 mlp.fit(X, y)
-            for i, (W, b) in enumerate(zip(mlp.coefs_, mlp.intercepts_), 1):
+            for i, (W, b) in enumerate(zip(mlp.coefs_, mlp.intercepts_, strict=True), 1):
                 model.params[f"W{i}"] = np.array(W, dtype=np.float64)
                 model.params[f"b{i}"] = np.array(b, dtype=np.float64)
             return history
