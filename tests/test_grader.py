@@ -259,3 +259,28 @@ def test_a_rubric_value_out_of_bounds_is_exit_2_naming_the_key_for_grader_and_da
         spec.loader.exec_module(tool)
         with pytest.raises(tool.RubricError, match=key.split(".")[-1]):
             tool.load_rubric(bad)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("hidden_dims = [24, 24]", "hidden_dims = [24, 0]",
+     "[training.datasets.sine].hidden_dims: expected a list of at most 8 integers in "
+     "[1, 4096], got [24, 0]"),
+    ('model = "fc"\nhidden_dims = [24, 24]', 'model = "cnn"\nhidden_dims = [24, 24]',
+     "[training.datasets.sine].model: expected one of 'two_layer', 'fc', got 'cnn'"),
+    ('model = "fc"\nhidden_dims = [24, 24]\n', "",
+     "[training.datasets.sine].model: expected \"fc\" with loss = \"mse\""),
+    ("[training.datasets.moons]\n", '[training.datasets.moons]\nloss = "mse"\n',
+     "[training.datasets.moons].loss: expected \"softmax\" or \"bce\" (this dataset is a "
+     "classification), got 'mse'"),
+    ('hidden_dims = [24, 24]\nloss = "mse"\n', "hidden_dims = [24, 24]\n",
+     "[training.datasets.sine].loss: expected \"mse\" (this dataset is a regression)"),
+])
+def test_a_net_the_dataset_cannot_train_is_exit_2_naming_the_key(tmp_path, capsys, old, new,
+                                                                   message):
+    from autograder.paths import RUBRIC
+    text = RUBRIC.read_text()
+    assert text.count(old) == 1
+    bad = tmp_path / "rubric.toml"
+    bad.write_text(text.replace(old, new))
+    assert main(["grade", str(SOLUTIONS), "--rubric", str(bad)]) == 2
+    assert message in capsys.readouterr().err
