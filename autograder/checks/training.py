@@ -260,8 +260,8 @@ METRIC_TEXT = {"accuracy": "test accuracy", "r2": "test R^2"}
 FIT_HINT = {"accuracy": "the trained net is not accurate enough (check the net's gradients "
                         "and the update params -= learning_rate * grads)",
             "r2": "the trained net does not fit the held-out targets well enough (check "
-                  "FullyConnectedNet's gradients with loss=\"mse\", mse_loss's dpreds and the "
-                  "update params -= learning_rate * grads)"}
+                  "FullyConnectedNet's gradients with loss=\"mse\" and the update "
+                  "params -= learning_rate * grads)"}
 
 
 def training_check(rule: Any, timeout: float, needs: tuple[str, ...] = ()) -> Check:
