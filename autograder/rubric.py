@@ -133,8 +133,13 @@ def _datasets(training: dict, manifest: dict, default: str, problems: _Problems)
             problems.append(f"{where}.threshold: expected \"manifest\" or a number in [0, 1], "
                             f"got {threshold!r}")
         hyper = {**defaults, **_hyperparameters(table, where, problems)}
-        for key in HYPERPARAMETERS.keys() - set(settings.OPTIONAL_HYPERPARAMETERS) - hyper.keys():
+        missing = HYPERPARAMETERS.keys() - set(settings.OPTIONAL_HYPERPARAMETERS) - hyper.keys()
+        for key in sorted(missing):
             problems.append(f"{where}: no {key} here or in [training]")
+        regression = manifest[name].get("task") == "regression"
+        for key, expected in ([] if missing else
+                              settings.combination_problems(hyper, regression)):
+            problems.append(f"{where}.{key}: expected {expected}, got {hyper.get(key)!r}")
         datasets[name] = DatasetRule(name, _points(table.get("points"), f"{where}.points",
                                                    problems),
                                      float(threshold) if not settings.THRESHOLD.problem(

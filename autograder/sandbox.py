@@ -698,7 +698,7 @@ def _arg(value: Any, arrays: dict[str, np.ndarray]) -> dict:
         arrays[key] = value
         return {"array": key}
     if isinstance(value, (tuple, list)):
-        return {"seq": [_arg(item, arrays) for item in value]}
+        return {"seq": [_arg(item, arrays) for item in value], "type": type(value).__name__}
     if isinstance(value, dict):
         return {"map": {str(k): _arg(v, arrays) for k, v in value.items()}}
     if isinstance(value, np.generic):

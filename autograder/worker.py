@@ -488,7 +488,8 @@ def resolve(spec, arrays, handles):
     if "array" in spec:
         return arrays[spec["array"]].copy()
     if "seq" in spec:
-        return tuple(resolve(item, arrays, handles) for item in spec["seq"])
+        items = [resolve(item, arrays, handles) for item in spec["seq"]]
+        return items if spec.get("type") == "list" else tuple(items)  # hidden_dims: a list
     if "map" in spec:
         return {key: resolve(item, arrays, handles) for key, item in spec["map"].items()}
     if "ref" in spec:

@@ -12,8 +12,8 @@ Prints numbers only; it never asserts a timing. Five measurements, one run:
    stopped (and so reaped, with every worker it reaped) before reading it.
 2. The peer: the reference net trained, in this process with one BLAS thread,
    on every frozen dataset with the rubric's hyperparameters, exactly as the
-   training checks ask the worker to: R times. Grade CPU / training CPU and
-   the grader's overhead (grade CPU - training CPU).
+   training checks ask the worker to (autograder.training_run): R times.
+   Grade CPU / training CPU and the grader's overhead (grade CPU - training CPU).
 3. A class of S submissions (reference, stubs and each known bug, cycled)
    graded with run_batch (what ``backprop-hw batch`` runs) at -j 1 and -j 2,
    N rounds each in alternating order, a fresh output folder every time; the
@@ -67,6 +67,7 @@ for _path in (ROOT / "tests", ROOT):  # ROOT ends up first
 
 import numpy as np  # noqa: E402
 
+from autograder import training_run  # noqa: E402
 from autograder.batch import run_batch  # noqa: E402
 from autograder.checks.training import load_dataset  # noqa: E402
 from autograder.grade import grade  # noqa: E402
@@ -169,31 +170,22 @@ def bench_grade(rubric: Rubric, repeats: int) -> tuple[list[float], Sample, dict
 
 # -- 2. the peer: training alone ---------------------------------------------
 
-def train_all(rubric: Rubric, net: object, data: dict) -> dict[str, float]:
-    """Train the reference on every dataset as the training checks do; test accuracies."""
-    accuracies = {}
-    for name, rule in rubric.datasets.items():
-        hp, d = rule.hyperparameters, data[name]
-        classes = int(max(d["y_train"].max(), d["y_test"].max())) + 1
-        model = net.TwoLayerNet(d["X_train"].shape[1], hp["hidden_dim"], classes,
-                                weight_scale=hp.get("weight_scale"), reg=hp["reg"],
-                                loss=hp["loss"], seed=hp["init_seed"])
-        net.train(model, d["X_train"], d["y_train"], learning_rate=hp["learning_rate"],
-                  num_epochs=hp["num_epochs"], batch_size=hp["batch_size"],
-                  lr_decay=hp["lr_decay"], seed=hp["shuffle_seed"])
-        accuracies[name] = float(np.mean(model.predict(d["X_test"]) == d["y_test"]))
-    return accuracies
+def train_all(rubric: Rubric, modules: dict, data: dict) -> dict[str, float]:
+    """Train the reference on every dataset as the training checks do; test scores."""
+    return {name: training_run.train_reference(rule.hyperparameters, data[name],
+                                               modules=modules)
+            for name, rule in rubric.datasets.items()}
 
 
 def bench_training(rubric: Rubric, repeats: int) -> tuple[list[Sample], dict[str, float]]:
-    net = reference()["two_layer_net"]
+    modules = reference()
     data = {name: load_dataset(name) for name in rubric.datasets}  # loaded outside the timing
-    samples, accuracies = [], {}
+    samples, scores = [], {}
     for _ in range(repeats):
         with Meter() as meter:
-            accuracies = train_all(rubric, net, data)
+            scores = train_all(rubric, modules, data)
         samples.append(meter.sample)
-    return samples, accuracies
+    return samples, scores
 
 
 # -- 3. batch ------------------------------------------------------------------
@@ -379,7 +371,9 @@ def main(argv: list[str] | None = None) -> int:
           f"in-process, 1 BLAS thread")
     print(f"  wall          {spread([s.wall for s in training])}")
     print(f"  CPU           {spread([s.cpu for s in training])}")
-    print("  test accuracy " + ", ".join(f"{k} {v:.3f}" for k, v in accuracies.items()))
+    print("  test score    " + ", ".join(
+        f"{k} {training_run.metric(rubric.datasets[k].hyperparameters)} {v:.3f}"
+        for k, v in accuracies.items()))
     train_cpu = med(training, "cpu")
     print(f"  grade CPU / training CPU = {grade_cpu / train_cpu:.2f}; "
           f"grader overhead = {grade_cpu - train_cpu:.3f} s CPU per grade")

@@ -10,22 +10,32 @@ Run from anywhere::
                                             # if anything on disk differs
 
 Each dataset file ``<name>.npz`` holds four arrays, N training and M test
-examples of D features::
+examples of D features. A classification set (moons, circles, iris, digits,
+wine)::
 
     X_train: (N, D) float64, standardized with the training mean and std
     y_train: (N,)   int64 labels in 0..C-1
     X_test:  (M, D) float64, standardized with the *training* mean and std
     y_test:  (M,)   int64 labels in 0..C-1
 
-The split is stratified, 30 % test, with a fixed random_state; every random
-draw is seeded, and the .npz files are written byte-deterministically (zip
-entries stored uncompressed with a fixed date), so regenerating gives files
-with the same sha256 as long as numpy and scikit-learn produce the same data.
+A regression set (sine: y = sin(3x) + noise, which no linear model fits;
+diabetes) has real targets instead, standardized like the features (with the
+training split's mean and std, so that MSE training is well scaled)::
 
-The grading hyperparameters come from ``autograder/rubric.toml`` ([training]).
-The manifest records, per dataset, the accuracy of a linear model, an
-optimistic bound on any linear model, the reference TwoLayerNet's accuracy for
-several seeds, and the threshold the autograder uses.
+    y_train: (N, 1) float64,  y_test: (M, 1) float64
+
+The split is 30 % test with a fixed random_state, stratified for
+classification; every random draw is seeded, and the .npz files are written
+byte-deterministically (zip entries stored uncompressed with a fixed date), so
+regenerating gives files with the same sha256 as long as numpy and
+scikit-learn produce the same data.
+
+The grading hyperparameters come from ``autograder/rubric.toml`` ([training]);
+the reference net is trained exactly as the grader trains the submission's
+(``autograder.training_run``). The manifest records, per dataset, the test
+score (accuracy, or R^2 for regression) of a linear model, an optimistic bound
+on any linear model, the reference net's score for several seeds, whether it
+clearly beats the linear bound, and the threshold the autograder uses.
 
 ``solutions/local_moons.npz`` is shipped to students for a local training test.
 It holds only the moons *training* split, re-split 70/30::
@@ -40,7 +50,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import io
 import json
 import math
@@ -55,23 +64,31 @@ import numpy as np
 import sklearn
 from sklearn import datasets as skdatasets
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.svm import LinearSVC
 
-from autograder import settings
+from autograder import settings, training_run
+from autograder.paths import DATA, RUBRIC, SOLUTIONS
+from autograder.reference import reference
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "data"
-SOLUTIONS = ROOT / "solutions"
-RUBRIC = ROOT / "autograder" / "rubric.toml"
 LOCAL_MOONS = SOLUTIONS / "local_moons.npz"
 MANIFEST_NAME = "manifest.json"
+
+
+def make_sine(n_samples: int, frequency: float, low: float, high: float, noise: float,
+              random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """X (n_samples, 1) uniform in [low, high), y (n_samples,) = sin(frequency * x) plus
+    Gaussian noise of std ``noise``."""
+    rng = np.random.default_rng(random_state)
+    x = rng.uniform(low, high, size=n_samples)
+    return x[:, None], np.sin(frequency * x) + noise * rng.standard_normal(n_samples)
+
 
 # name -> (generator, its keyword arguments). Two-dimensional toy problems
 # first: a linear model cannot solve them, so they catch a broken hidden layer.
@@ -83,17 +100,26 @@ DATASETS = {
     "iris": ("sklearn.datasets.load_iris", {}),
     "digits": ("sklearn.datasets.load_digits", {}),
     "wine": ("sklearn.datasets.load_wine", {}),
+    "sine": ("data/make_datasets.py make_sine",
+             {"n_samples": 300, "frequency": 3.0, "low": -2.0, "high": 2.0, "noise": 0.1,
+              "random_state": 0}),
+    "diabetes": ("sklearn.datasets.load_diabetes", {}),
 }
+GENERATORS = {"data/make_datasets.py make_sine": make_sine}
+# Datasets with real targets (loss = "mse", graded by test R^2).
+REGRESSION = ("sine", "diabetes")
 # Datasets on which the reference net must clearly beat every linear model.
-NONLINEAR = ("moons", "circles")
+NONLINEAR = ("moons", "circles", "sine")
 
 SPLIT = {"function": "sklearn.model_selection.train_test_split",
-         "test_size": 0.3, "random_state": 0, "stratify": "y"}
+         "test_size": 0.3, "random_state": 0,
+         "stratify": "y for classification; none for regression"}
 LOCAL_SPLIT = {"function": "sklearn.model_selection.train_test_split",
                "source": "moons.npz X_train, y_train (the test split is never shipped)",
                "test_size": 0.3, "random_state": 1, "stratify": "y"}
 STANDARDIZATION = ("X = (X - mean) / std with the training split's per-feature mean and "
-                   "std (population std, ddof=0); a std of 0 is replaced by 1")
+                   "std (population std, ddof=0); a std of 0 is replaced by 1. Regression "
+                   "targets y likewise, with the training split's mean and std of y")
 
 # Reference runs: seed k in 0..N_SEEDS-1 uses init_seed + k and shuffle_seed + k;
 # k = 0 is the grader's own seed pair.
@@ -103,14 +129,12 @@ MIN_MARGIN = 0.02
 # Where the net does not beat the linear bound, the threshold is min - FALLBACK_GAP.
 FALLBACK_GAP = 0.03
 
-# Hyperparameters in [training]: the grader's own declarations (weight_scale may be
-# absent: He init).
+# Hyperparameters in [training]: the grader's own declarations (the optional ones,
+# such as weight_scale, take their declared default when absent).
 HYPERPARAMETERS = {s.key: s for s in settings.HYPERPARAMETERS}
 # Per-dataset grading keys that are not hyperparameters (the autograder reads them).
 DATASET_KEYS = {"points", "threshold", "visibility"}
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-# sys.modules name of the imported solutions/two_layer_net.py.
-REFERENCE_MODULE = "_backprop_reference_net"
 
 
 # --------------------------------------------------------------------------- rubric
@@ -131,8 +155,9 @@ def load_rubric(path: Path = RUBRIC) -> dict:
 
     Returns a dict ``name -> {"hyperparameters": dict, "points": number,
     "threshold": "manifest" | float}``, where ``hyperparameters`` has every key
-    of HYPERPARAMETERS (``weight_scale`` None when the rubric omits it) with the
-    dataset's overrides applied.
+    the rubric sets (``weight_scale`` None when the rubric omits it) with the
+    dataset's overrides applied; the other optional keys (model, hidden_dims)
+    only where the rubric sets them.
     """
     with open(path, "rb") as file:
         training = tomllib.load(file).get("training")
@@ -145,7 +170,7 @@ def load_rubric(path: Path = RUBRIC) -> dict:
         if key not in HYPERPARAMETERS:
             raise RubricError(f"{path}: unknown key training.{key}")
         defaults[key] = _check_value("training", key, value)
-    missing = set(HYPERPARAMETERS) - set(defaults)
+    missing = set(HYPERPARAMETERS) - set(settings.OPTIONAL_HYPERPARAMETERS) - set(defaults)
     if missing:
         raise RubricError(f"{path}: [training] lacks {', '.join(sorted(missing))}")
     tables = training.get("datasets", {})
@@ -155,12 +180,15 @@ def load_rubric(path: Path = RUBRIC) -> dict:
     resolved = {}
     for name in DATASETS:
         table, where = tables[name], f"training.datasets.{name}"
-        hyper = {key: defaults[key] for key in HYPERPARAMETERS}
+        hyper = {key: defaults[key] for key in HYPERPARAMETERS if key in defaults}
         for key, value in table.items():
             if key in HYPERPARAMETERS:
                 hyper[key] = _check_value(where, key, value)
             elif key not in DATASET_KEYS:
                 raise RubricError(f"{path}: unknown key {where}.{key}")
+        for key, expected in settings.combination_problems(hyper, name in REGRESSION):
+            raise RubricError(f"{path}: {where}.{key}: expected {expected}, got "
+                              f"{hyper.get(key)!r}")
         threshold = table.get("threshold", "manifest")
         if threshold != "manifest":
             if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
@@ -179,26 +207,37 @@ def effective_threshold(rubric_entry: dict, manifest_entry: dict) -> float:
 
 # --------------------------------------------------------------------------- data
 
+def _standardized(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both arrays (N, D), (M, D) scaled with the training columns' mean and std."""
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    std[std == 0] = 1.0
+    return (train - mean) / std, (test - mean) / std
+
+
 def make_arrays(name: str) -> dict[str, np.ndarray]:
     """Generate, split and standardize dataset ``name``.
 
     Returns ``{"X_train": (N, D) float64, "y_train": (N,) int64,
-    "X_test": (M, D) float64, "y_test": (M,) int64}``.
+    "X_test": (M, D) float64, "y_test": (M,) int64}``; for a regression set
+    y_train (N, 1) and y_test (M, 1) float64, standardized.
     """
     generator, params = DATASETS[name]
-    function = getattr(skdatasets, generator.rsplit(".", 1)[1])
-    if generator.split(".")[-1].startswith("load_"):
-        X, y = function(return_X_y=True, **params)
+    if generator in GENERATORS:
+        X, y = GENERATORS[generator](**params)
+    elif generator.split(".")[-1].startswith("load_"):
+        X, y = getattr(skdatasets, generator.rsplit(".", 1)[1])(return_X_y=True, **params)
     else:
-        X, y = function(**params)
+        X, y = getattr(skdatasets, generator.rsplit(".", 1)[1])(**params)
+    regression = name in REGRESSION
+    y = np.asarray(y, dtype=np.float64)[:, None] if regression else np.asarray(y, np.int64)
     X_train, X_test, y_train, y_test = train_test_split(
-        np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64),
-        test_size=SPLIT["test_size"], random_state=SPLIT["random_state"], stratify=y)
-    mean = X_train.mean(axis=0)
-    std = X_train.std(axis=0)
-    std[std == 0] = 1.0
-    return {"X_train": (X_train - mean) / std, "y_train": y_train,
-            "X_test": (X_test - mean) / std, "y_test": y_test}
+        np.asarray(X, dtype=np.float64), y, test_size=SPLIT["test_size"],
+        random_state=SPLIT["random_state"], stratify=None if regression else y)
+    X_train, X_test = _standardized(X_train, X_test)
+    if regression:
+        y_train, y_test = _standardized(y_train, y_test)
+    return {"X_train": X_train, "y_train": y_train, "X_test": X_test, "y_test": y_test}
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -228,65 +267,37 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def n_classes(arrays: dict[str, np.ndarray]) -> int:
-    """C: one more than the largest label in any split."""
-    return int(max(arrays[k].max() for k in arrays if k.startswith("y_"))) + 1
-
-
 # --------------------------------------------------------------------------- models
-
-def load_reference():
-    """``(TwoLayerNet, train)`` from solutions/, imported under private names.
-
-    solutions/two_layer_net.py does ``from layers import ...``; the module
-    ``layers`` is bound to solutions/layers.py only while it is imported, so a
-    student's ``layers`` or ``two_layer_net`` elsewhere on sys.path (or already
-    imported) is never picked up, nor displaced.
-    """
-    def load(name, path):
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    if REFERENCE_MODULE not in sys.modules:
-        saved = sys.modules.get("layers")
-        sys.modules["layers"] = load("_backprop_reference_layers", SOLUTIONS / "layers.py")
-        try:
-            sys.modules[REFERENCE_MODULE] = load(
-                REFERENCE_MODULE, SOLUTIONS / "two_layer_net.py")
-        finally:
-            if saved is None:
-                del sys.modules["layers"]
-            else:
-                sys.modules["layers"] = saved
-    module = sys.modules[REFERENCE_MODULE]
-    return module.TwoLayerNet, module.train
-
-
-def reference_accuracy(X_train, y_train, X_eval, y_eval, hyper: dict, classes: int,
-                       init_seed: int, shuffle_seed: int) -> float:
-    """Train the reference net on (X_train (N, D), y_train (N,)); accuracy on X_eval (M, D).
-
-    ``hyper`` is one dataset's resolved hyperparameters; the seeds given here
-    replace its init_seed and shuffle_seed.
-    """
-    TwoLayerNet, train = load_reference()
-    net = TwoLayerNet(X_train.shape[1], hyper["hidden_dim"], classes,
-                      weight_scale=hyper["weight_scale"], reg=hyper["reg"],
-                      loss=hyper["loss"], seed=init_seed)
-    train(net, X_train, y_train, learning_rate=hyper["learning_rate"],
-          num_epochs=hyper["num_epochs"], batch_size=hyper["batch_size"],
-          lr_decay=hyper["lr_decay"], seed=shuffle_seed)
-    return float(np.mean(net.predict(X_eval) == y_eval))
-
 
 def seed_pairs(hyper: dict, count: int = N_SEEDS) -> list[tuple[int, int]]:
     """``[(init_seed + k, shuffle_seed + k) for k in range(count)]``; k = 0 is the grader's."""
     return [(hyper["init_seed"] + k, hyper["shuffle_seed"] + k) for k in range(count)]
 
 
-def linear_scores(X_train, y_train, X_eval, y_eval) -> dict:
+def linear_scores(data: dict[str, np.ndarray], which: str) -> dict:
+    """Linear baselines on ``data``'s test split: see linear_accuracies, linear_r2."""
+    if which == "r2":
+        return linear_r2(data["X_train"], data["y_train"], data["X_test"], data["y_test"])
+    return linear_accuracies(data["X_train"], data["y_train"], data["X_test"], data["y_test"])
+
+
+def linear_r2(X_train, y_train, X_eval, y_eval) -> dict:
+    """Linear baselines for X_train: (N, D), y_train: (N, K), X_eval: (M, D), y_eval: (M, K).
+
+    Returns ``linear_r2`` (LinearRegression fitted on the training data, R^2 on
+    the evaluation data, as autograder.training_run.r2_score computes it) and
+    ``linear_upper_bound``: the R^2 of a LinearRegression fitted *on the
+    evaluation data itself*, the best any linear model can reach there.
+    """
+    linear = LinearRegression().fit(X_train, y_train)
+    bound = LinearRegression().fit(X_eval, y_eval)
+    upper = training_run.r2_score(y_eval, bound.predict(X_eval))
+    return {"linear_r2": training_run.r2_score(y_eval, linear.predict(X_eval)),
+            "linear_upper_bound": upper,
+            "linear_upper_bound_models": {"LinearRegression (fitted on the test split)": upper}}
+
+
+def linear_accuracies(X_train, y_train, X_eval, y_eval) -> dict:
     """Linear baselines for X_train: (N, D), y_train: (N,), X_eval: (M, D), y_eval: (M,).
 
     Returns ``linear_accuracy`` (LogisticRegression, C=1, fitted on the
@@ -331,23 +342,28 @@ def choose_threshold(linear_accuracy: float, linear_upper_bound: float,
     return floor2(reference_min - FALLBACK_GAP), False
 
 
-def evaluate(X_train, y_train, X_eval, y_eval, hyper: dict, classes: int,
-             fraction: float = 0.5) -> dict:
-    """Linear baselines, reference runs over seed_pairs(hyper) and the threshold."""
-    result = linear_scores(X_train, y_train, X_eval, y_eval)
+def evaluate(data: dict[str, np.ndarray], hyper: dict, fraction: float = 0.5) -> dict:
+    """Linear baselines, reference runs over seed_pairs(hyper) and the threshold, all
+    on ``data``'s test split, in the dataset's metric (accuracy or r2):
+    ``linear_<metric>``, ``linear_upper_bound``, ``reference_<metric>`` (the runs,
+    their values, min and mean), ``beats_linear`` and ``threshold``."""
+    which = training_run.metric(hyper)
+    result = linear_scores(data, which)
     runs = [{"init_seed": i, "shuffle_seed": s,
-             "accuracy": reference_accuracy(X_train, y_train, X_eval, y_eval, hyper,
-                                            classes, i, s)}
+             which: training_run.train_reference(hyper, data, i, s)}
             for i, s in seed_pairs(hyper)]
-    accuracies = [run["accuracy"] for run in runs]
-    threshold, beats = choose_threshold(result["linear_accuracy"],
-                                        result["linear_upper_bound"], min(accuracies),
-                                        fraction)
-    result["reference_accuracy"] = {"runs": runs, "accuracies": accuracies,
-                                    "min": min(accuracies),
-                                    "mean": float(np.mean(accuracies))}
+    values = [run[which] for run in runs]
+    threshold, beats = choose_threshold(result[f"linear_{which}"],
+                                        result["linear_upper_bound"], min(values), fraction)
+    result[f"reference_{which}"] = {"runs": runs, "values": values, "min": min(values),
+                                    "mean": float(np.mean(values))}
     result["beats_linear"] = beats
     result["threshold"] = threshold
+    result["threshold_basis"] = (
+        "halfway between the linear bound and the reference's worst seed" if beats else
+        f"the reference's worst seed - {FALLBACK_GAP:g}: the net does not clearly beat a "
+        f"linear model here, so passing shows that train fits the data, not that a net "
+        f"is needed")
     return result
 
 
@@ -363,18 +379,18 @@ def local_moons(moons: dict[str, np.ndarray], hyper: dict) -> tuple[bytes, dict]
     X_train, X_val, y_train, y_val = train_test_split(
         moons["X_train"], moons["y_train"], test_size=LOCAL_SPLIT["test_size"],
         random_state=LOCAL_SPLIT["random_state"], stratify=moons["y_train"])
-    classes = n_classes(moons)
+    split = {"X_train": X_train, "y_train": y_train, "X_test": X_val, "y_test": y_val}
     # Locally only a quarter of the way up from the linear bound: the validation
     # split has 63 examples, and a correct net whose random draws differ from the
     # reference's must not fail by one example.
-    result = evaluate(X_train, y_train, X_val, y_val, hyper, classes, fraction=0.25)
+    result = evaluate(split, hyper, fraction=0.25)
     if not result["beats_linear"] or result["threshold"] <= result["linear_upper_bound"]:
         raise RuntimeError(f"local moons: reference does not clearly beat a linear model: "
                            f"{result}")
     config = {
         "dataset": "moons",
         "split": "X_train/y_train and X_val/y_val are both from data/moons.npz's training split",
-        "n_classes": classes,
+        "n_classes": training_run.outputs(hyper, split),
         "hyperparameters": hyper,
         "seeds": [[run["init_seed"], run["shuffle_seed"]]
                   for run in result["reference_accuracy"]["runs"]],
@@ -409,21 +425,22 @@ def build(rubric_path: Path = RUBRIC) -> tuple[dict[str, bytes], bytes, dict]:
         data = npz_bytes(arrays)
         files[f"{name}.npz"] = data
         hyper = rubric[name]["hyperparameters"]
-        classes = n_classes(arrays)
-        result = evaluate(arrays["X_train"], arrays["y_train"], arrays["X_test"],
-                          arrays["y_test"], hyper, classes)
+        which = training_run.metric(hyper)
+        result = evaluate(arrays, hyper)
         if name in NONLINEAR and not (
                 result["beats_linear"] and result["threshold"] > result["linear_upper_bound"]
-                and result["threshold"] <= result["reference_accuracy"]["min"] - MIN_MARGIN):
+                and result["threshold"] <= result[f"reference_{which}"]["min"] - MIN_MARGIN):
             raise RuntimeError(f"{name}: the reference does not clearly beat a linear "
                                f"model with these hyperparameters: {result}")
-        grader = result["reference_accuracy"]["runs"][0]
+        grader = result[f"reference_{which}"]["runs"][0]
+        regression = name in REGRESSION
         entries[name] = {
             "file": f"{name}.npz", "sha256": sha256(data),
             "generator": generator, "generator_params": params,
-            "n_classes": classes, "arrays": _shapes(arrays),
-            "hyperparameters": hyper, **result,
-            "grader": {**grader, "passes": grader["accuracy"] >= result["threshold"]},
+            "task": "regression" if regression else "classification", "metric": which,
+            "n_outputs" if regression else "n_classes": training_run.outputs(hyper, arrays),
+            "arrays": _shapes(arrays), "hyperparameters": hyper, **result,
+            "grader": {**grader, "passes": grader[which] >= result["threshold"]},
         }
         if name == "moons":
             local = local_moons(arrays, hyper)
@@ -435,15 +452,22 @@ def build(rubric_path: Path = RUBRIC) -> tuple[dict[str, bytes], bytes, dict]:
         "split": SPLIT,
         "standardization": STANDARDIZATION,
         "reference": {
-            "code": "solutions/two_layer_net.py (TwoLayerNet, train)",
+            "code": "solutions/two_layer_net.py (TwoLayerNet, train) and solutions/fc_net.py "
+                    "(FullyConnectedNet), built and trained by autograder/training_run.py "
+                    "as the grader trains a submission's net",
             "seeds": f"run k = 0..{N_SEEDS - 1} uses init_seed + k and shuffle_seed + k; "
                      "run 0 is the grader's seed pair (rubric init_seed, shuffle_seed)",
             "accuracy": "fraction of test examples whose predicted label is correct",
+            "r2": "1 - SS_res / SS_tot on the test split, in float64: SS_res the summed "
+                  "squared error of the predictions, SS_tot the summed squared deviation "
+                  "of the test targets from their mean",
         },
         "threshold_rule": (
-            f"b = max(linear_accuracy, linear_upper_bound); if reference min - b > "
-            f"{2 * MIN_MARGIN:g}: floor_0.01((b + min) / 2), else floor_0.01(min - "
-            f"{FALLBACK_GAP:g}). Pass when test accuracy >= threshold."),
+            f"In the dataset's metric (accuracy, or r2 for regression): b = "
+            f"max(linear_<metric>, linear_upper_bound); if reference min - b > "
+            f"{2 * MIN_MARGIN:g} (beats_linear): floor_0.01((b + min) / 2), else "
+            f"floor_0.01(min - {FALLBACK_GAP:g}), which may lie below the linear "
+            f"baseline. Pass when the test score >= threshold."),
         "datasets": entries,
         "local_moons": local_summary,
     }
@@ -458,16 +482,13 @@ def training_cpu_seconds(rubric_path: Path = RUBRIC, data_dir: Path = DATA) -> f
     """CPU seconds (time.process_time, all threads) to train the reference net
     once per dataset with the grader's seeds, on the files in ``data_dir``."""
     rubric = load_rubric(rubric_path)
-    load_reference()
+    reference()  # imported outside the timing
     total = 0.0
     for name in DATASETS:
         with np.load(data_dir / f"{name}.npz", allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
-        hyper = rubric[name]["hyperparameters"]
         start = time.process_time()
-        reference_accuracy(arrays["X_train"], arrays["y_train"], arrays["X_test"],
-                           arrays["y_test"], hyper, n_classes(arrays),
-                           hyper["init_seed"], hyper["shuffle_seed"])
+        training_run.train_reference(rubric[name]["hyperparameters"], arrays)
         total += time.process_time() - start
     return total
 
@@ -523,13 +544,14 @@ def main(argv: list[str] | None = None) -> int:
     manifest = write(args.out, local_path, args.rubric)
     print(f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, "
           f"Python {platform.python_version()}")
-    print(f"{'dataset':8} {'linear':>7} {'lin.ub':>7} {'ref.min':>7} {'ref.mean':>8} "
-          f"{'thresh':>6}")
-    rows = {**manifest["datasets"], "local": manifest["local_moons"]}
+    print(f"{'dataset':8} {'metric':>8} {'linear':>7} {'lin.ub':>7} {'ref.min':>7} "
+          f"{'ref.mean':>8} {'thresh':>6} beats linear")
+    rows = {**manifest["datasets"], "local": {"metric": "accuracy", **manifest["local_moons"]}}
     for name, e in rows.items():
-        print(f"{name:8} {e['linear_accuracy']:7.3f} {e['linear_upper_bound']:7.3f} "
-              f"{e['reference_accuracy']['min']:7.3f} {e['reference_accuracy']['mean']:8.3f} "
-              f"{e['threshold']:6.2f}")
+        which = e["metric"]
+        print(f"{name:8} {which:>8} {e[f'linear_{which}']:7.3f} {e['linear_upper_bound']:7.3f} "
+              f"{e[f'reference_{which}']['min']:7.3f} {e[f'reference_{which}']['mean']:8.3f} "
+              f"{e['threshold']:6.2f} {'yes' if e['beats_linear'] else 'NO'}")
     seconds = training_cpu_seconds(args.rubric, args.out)
     print(f"training all {len(DATASETS)} datasets once: {seconds:.3f} s CPU")
     print(f"wrote {args.out} and {local_path}")

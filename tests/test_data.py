@@ -3,8 +3,9 @@ table and the students' solutions/local_moons.npz agree with each other and
 with a fresh run of data/make_datasets.py.
 
 Shapes: a dataset file holds X_train (N, D), y_train (N,), X_test (M, D),
-y_test (M,); local_moons.npz holds X_train (N1, 2), y_train (N1,),
-X_val (N2, 2), y_val (N2,) and a 0-d unicode ``config`` (JSON).
+y_test (M,) (regression: y_train (N, 1), y_test (M, 1) float64);
+local_moons.npz holds X_train (N1, 2), y_train (N1,), X_val (N2, 2),
+y_val (N2,) and a 0-d unicode ``config`` (JSON).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from autograder import training_run
+from autograder.reference import reference
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -33,6 +36,7 @@ def _load_script():
 
 md = _load_script()
 NAMES = list(md.DATASETS)
+CLASSIFICATION = [name for name in NAMES if name not in md.REGRESSION]
 ARRAY_KEYS = ["X_train", "y_train", "X_test", "y_test"]
 
 
@@ -64,6 +68,13 @@ def _sha256(path: Path) -> str:
 def test_manifest_lists_exactly_the_rubric_datasets(manifest, rubric):
     assert list(manifest["datasets"]) == NAMES
     assert set(rubric) == set(NAMES)
+    assert set(md.REGRESSION) == {"sine", "diabetes"} <= set(NAMES)
+    for name in NAMES:
+        entry = manifest["datasets"][name]
+        regression = name in md.REGRESSION
+        assert entry["task"] == ("regression" if regression else "classification")
+        assert entry["metric"] == ("r2" if regression else "accuracy") == \
+            training_run.metric(rubric[name]["hyperparameters"])
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -78,30 +89,64 @@ def test_local_moons_checksum_matches_file(manifest):
     assert _sha256(LOCAL_MOONS) == manifest["local_moons"]["sha256"]
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_npz_arrays_have_recorded_shapes_dtypes_and_standardized_features(manifest, name):
-    entry = manifest["datasets"][name]
+def _check_standardized(train: np.ndarray) -> None:
+    """Standardized with the training statistics: mean 0, std 1 (or constant 0)."""
+    np.testing.assert_allclose(train.mean(axis=0), 0.0, atol=1e-10)
+    std = train.std(axis=0)
+    assert np.all(np.isclose(std, 1.0) | np.isclose(std, 0.0))
+    assert np.isclose(std, 1.0).sum() >= 1
+
+
+def _arrays_and_split_sizes(entry: dict) -> dict[str, np.ndarray]:
     arrays = _load(DATA / entry["file"])
     assert list(arrays) == ARRAY_KEYS
     for key, array in arrays.items():
         assert list(array.shape) == entry["arrays"][key]["shape"], key
         assert str(array.dtype) == entry["arrays"][key]["dtype"], key
-    X_train, y_train, X_test, y_test = (arrays[k] for k in ARRAY_KEYS)
-    assert X_train.dtype == np.float64 and X_test.dtype == np.float64
+    n, d = arrays["X_train"].shape
+    m = len(arrays["X_test"])
+    assert arrays["X_train"].dtype == np.float64 and arrays["X_test"].dtype == np.float64
+    assert arrays["X_test"].shape[1] == d and len(arrays["y_train"]) == n
+    assert len(arrays["y_test"]) == m and abs(m / (n + m) - 0.3) < 0.01
+    assert all(np.isfinite(arrays[k]).all() for k in ARRAY_KEYS)
+    _check_standardized(arrays["X_train"])
+    return arrays
+
+
+@pytest.mark.parametrize("name", md.REGRESSION)
+def test_regression_targets_are_standardized_columns_the_linear_score_matches(manifest, name):
+    entry = manifest["datasets"][name]
+    arrays = _arrays_and_split_sizes(entry)
+    y_train, y_test = arrays["y_train"], arrays["y_test"]
+    assert y_train.dtype == np.float64 and y_test.dtype == np.float64
+    assert y_train.shape[1] == y_test.shape[1] == entry["n_outputs"] == 1
+    _check_standardized(y_train)  # so that MSE training is well scaled
+    # The manifest's R^2 is sklearn's on the same split (K = 1: the same definition).
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import r2_score
+    linear = LinearRegression().fit(arrays["X_train"], y_train)
+    assert entry["linear_r2"] == pytest.approx(r2_score(y_test, linear.predict(arrays["X_test"])))
+
+
+def test_r2_is_one_minus_residual_over_total_sum_of_squares():
+    y = np.array([[1.0], [2.0], [3.0], [6.0]])
+    assert training_run.r2_score(y, y) == 1.0
+    assert training_run.r2_score(y, np.full_like(y, 3.0)) == 0.0
+    assert training_run.r2_score(y, y + 1.0) == pytest.approx(1 - 4 / 14)
+    assert training_run.r2_score(y, np.full_like(y, np.nan)) == -np.inf
+
+
+@pytest.mark.parametrize("name", CLASSIFICATION)
+def test_npz_arrays_have_recorded_shapes_dtypes_and_standardized_features(manifest, name):
+    entry = manifest["datasets"][name]
+    arrays = _arrays_and_split_sizes(entry)
+    y_train, y_test = arrays["y_train"], arrays["y_test"]
     assert y_train.dtype == np.int64 and y_test.dtype == np.int64
-    n, d = X_train.shape
-    assert X_test.shape[1] == d and y_train.shape == (n,) and y_test.shape == (len(X_test),)
-    assert np.isfinite(X_train).all() and np.isfinite(X_test).all()
-    # Standardized with the training statistics: mean 0, std 1 (or constant 0).
-    np.testing.assert_allclose(X_train.mean(axis=0), 0.0, atol=1e-10)
-    std = X_train.std(axis=0)
-    assert np.all(np.isclose(std, 1.0) | np.isclose(std, 0.0))
-    assert np.isclose(std, 1.0).sum() >= 1
-    # Test split: stratified, 30 %, every class present in both splits.
+    assert y_train.ndim == 1 and y_test.ndim == 1
+    # Test split: stratified, every class present in both splits.
     classes = entry["n_classes"]
     assert set(np.unique(y_train)) == set(range(classes)) == set(np.unique(y_test))
-    assert abs(len(X_test) / (n + len(X_test)) - 0.3) < 0.01
-    np.testing.assert_allclose(np.bincount(y_train) / n,
+    np.testing.assert_allclose(np.bincount(y_train) / len(y_train),
                                np.bincount(y_test) / len(y_test), atol=0.05)
 
 
@@ -147,9 +192,9 @@ def test_an_edited_rubric_is_told_apart(manifest, tmp_path):
 def test_rubric_overrides_and_thresholds(tmp_path):
     text = md.RUBRIC.read_text()
     edited = tmp_path / "rubric.toml"
-    wine = '[training.datasets.wine]\npoints = 4\nthreshold = "manifest"'
+    wine = '[training.datasets.wine]\npoints = 2\nthreshold = "manifest"'
     assert wine in text
-    edited.write_text(text.replace(wine, "[training.datasets.wine]\npoints = 4\n"
+    edited.write_text(text.replace(wine, "[training.datasets.wine]\npoints = 2\n"
                                    "threshold = 0.5\nnum_epochs = 3"))
     rubric = md.load_rubric(edited)
     assert rubric["wine"]["threshold"] == 0.5
@@ -162,41 +207,79 @@ def test_rubric_overrides_and_thresholds(tmp_path):
         md.load_rubric(edited)
 
 
+@pytest.mark.parametrize("old, new, key", [
+    ('[training.datasets.moons]\n', '[training.datasets.moons]\nloss = "mse"\nmodel = "fc"\n'
+     'hidden_dims = [4]\n', "training.datasets.moons.loss"),
+    ('model = "fc"\nhidden_dims = [24, 24]\nloss = "mse"\n', 'model = "fc"\n'
+     'hidden_dims = [24, 24]\n', "training.datasets.sine.loss"),
+    ('model = "fc"\nhidden_dims = [24, 24]\n', '', "training.datasets.sine.model"),
+    ('hidden_dims = [24, 24]\n', '', "training.datasets.sine.hidden_dims"),
+])
+def test_a_net_that_cannot_train_on_a_dataset_is_refused_naming_the_key(tmp_path, old, new,
+                                                                        key):
+    text = md.RUBRIC.read_text()
+    assert text.count(old) == 1
+    edited = tmp_path / "rubric.toml"
+    edited.write_text(text.replace(old, new))
+    with pytest.raises(md.RubricError, match=rf"{key}: expected"):
+        md.load_rubric(edited)
+
+
 # --------------------------------------------------------------------------- thresholds
 
 @pytest.mark.parametrize("name", NAMES)
 def test_threshold_follows_the_rule(manifest, rubric, name):
     entry = manifest["datasets"][name]
-    ref = entry["reference_accuracy"]
-    accuracies = [run["accuracy"] for run in ref["runs"]]
-    assert len(accuracies) >= 5 and accuracies == ref["accuracies"]
-    assert ref["min"] == min(accuracies)
+    which = entry["metric"]
+    ref = entry[f"reference_{which}"]
+    values = [run[which] for run in ref["runs"]]
+    assert len(values) >= 5 and values == ref["values"]
+    assert ref["min"] == min(values)
     assert [(r["init_seed"], r["shuffle_seed"]) for r in ref["runs"]] == \
-        md.seed_pairs(rubric[name]["hyperparameters"], len(accuracies))
+        md.seed_pairs(rubric[name]["hyperparameters"], len(values))
     assert (entry["threshold"], entry["beats_linear"]) == md.choose_threshold(
-        entry["linear_accuracy"], entry["linear_upper_bound"], ref["min"])
+        entry[f"linear_{which}"], entry["linear_upper_bound"], ref["min"])
     assert entry["threshold"] <= ref["min"] - md.MIN_MARGIN
     hyper = rubric[name]["hyperparameters"]
     grader = entry["grader"]
     assert (grader["init_seed"], grader["shuffle_seed"]) == \
         (hyper["init_seed"], hyper["shuffle_seed"])
-    assert grader["passes"] and grader["accuracy"] >= entry["threshold"]
+    assert grader["passes"] and grader[which] >= entry["threshold"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_threshold_lies_between_linear_and_reference_or_the_manifest_says_it_does_not(
+        manifest, name):
+    entry = manifest["datasets"][name]
+    which = entry["metric"]
+    linear = max(entry[f"linear_{which}"], entry["linear_upper_bound"])
+    worst = entry[f"reference_{which}"]["min"]
+    assert entry["linear_upper_bound"] >= entry[f"linear_{which}"] - 1e-12
+    assert entry["beats_linear"] == (worst - linear > 2 * md.MIN_MARGIN)
+    if entry["beats_linear"]:
+        assert linear < entry["threshold"] < worst
+        assert entry["threshold_basis"].startswith("halfway")
+    else:  # honest: no margin over a linear model is claimed
+        assert entry["threshold"] < worst
+        assert "does not clearly beat a linear model" in entry["threshold_basis"]
 
 
 @pytest.mark.parametrize("name", md.NONLINEAR)
 def test_nonlinear_threshold_lies_strictly_between_linear_and_reference(manifest, name):
     entry = manifest["datasets"][name]
+    which = entry["metric"]
     assert entry["beats_linear"]
-    assert entry["linear_accuracy"] <= entry["linear_upper_bound"] < entry["threshold"]
-    assert entry["threshold"] < entry["reference_accuracy"]["min"]
+    assert entry[f"linear_{which}"] <= entry["linear_upper_bound"] < entry["threshold"]
+    assert entry["threshold"] < entry[f"reference_{which}"]["min"]
+
+
+def test_on_diabetes_the_net_does_not_beat_a_linear_model_and_the_manifest_says_so(manifest):
+    entry = manifest["datasets"]["diabetes"]
+    assert not entry["beats_linear"]
+    assert entry["threshold"] < entry["linear_r2"]
 
 
 # --------------------------------------------------------------------------- training
-
-def _accuracy(arrays, x_eval, y_eval, hyper, classes, init_seed, shuffle_seed):
-    return md.reference_accuracy(arrays["X_train"], arrays["y_train"], arrays[x_eval],
-                                 arrays[y_eval], hyper, classes, init_seed, shuffle_seed)
-
 
 @pytest.mark.parametrize("name", NAMES)
 def test_reference_reaches_the_threshold_for_every_listed_seed(manifest, rubric, name):
@@ -204,20 +287,22 @@ def test_reference_reaches_the_threshold_for_every_listed_seed(manifest, rubric,
     threshold = md.effective_threshold(rubric[name], entry)
     arrays = _load(DATA / entry["file"])
     hyper = rubric[name]["hyperparameters"]
-    for run in entry["reference_accuracy"]["runs"]:
-        accuracy = _accuracy(arrays, "X_test", "y_test", hyper, entry["n_classes"],
-                             run["init_seed"], run["shuffle_seed"])
-        assert accuracy >= threshold, (name, run)
+    for run in entry[f"reference_{entry['metric']}"]["runs"]:
+        value = training_run.train_reference(hyper, arrays, run["init_seed"],
+                                             run["shuffle_seed"])
+        assert value == run[entry["metric"]] and value >= threshold, (name, run)
 
 
 def test_reference_reaches_the_local_moons_threshold_for_every_seed(rubric):
     config = _config()
     local = _load(LOCAL_MOONS)
+    split = {"X_train": local["X_train"], "y_train": local["y_train"],
+             "X_test": local["X_val"], "y_test": local["y_val"]}
     assert len(config["seeds"]) >= 5
     assert config["linear_upper_bound"] < config["threshold"] < config["reference_min"]
     for init_seed, shuffle_seed in config["seeds"]:
-        accuracy = _accuracy(local, "X_val", "y_val", config["hyperparameters"],
-                             config["n_classes"], init_seed, shuffle_seed)
+        accuracy = training_run.train_reference(config["hyperparameters"], split, init_seed,
+                                                shuffle_seed)
         assert accuracy >= config["threshold"], (init_seed, shuffle_seed)
 
 
@@ -225,16 +310,14 @@ def test_reference_reaches_the_local_moons_threshold_for_every_seed(rubric):
 def test_a_net_without_its_nonlinearity_fails(manifest, rubric, monkeypatch, name):
     """With ReLU replaced by the identity the net is linear and must score below
     the threshold: the grader catches a broken hidden layer."""
-    md.load_reference()
-    reference = sys.modules[md.REFERENCE_MODULE]
-    monkeypatch.setattr(reference, "relu_forward", lambda x: (x, None))
-    monkeypatch.setattr(reference, "relu_backward", lambda dout, cache: dout)
+    for module in ("two_layer_net", "fc_net"):
+        monkeypatch.setattr(reference()[module], "relu_forward", lambda x: (x, None))
+        monkeypatch.setattr(reference()[module], "relu_backward", lambda dout, cache: dout)
     entry = manifest["datasets"][name]
     hyper = rubric[name]["hyperparameters"]
     with np.errstate(all="ignore"):
-        accuracy = _accuracy(_load(DATA / entry["file"]), "X_test", "y_test", hyper,
-                             entry["n_classes"], hyper["init_seed"], hyper["shuffle_seed"])
-    assert accuracy < md.effective_threshold(rubric[name], entry)
+        value = training_run.train_reference(hyper, _load(DATA / entry["file"]))
+    assert value < md.effective_threshold(rubric[name], entry)
 
 
 # --------------------------------------------------------------------------- regeneration

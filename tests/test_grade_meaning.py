@@ -36,7 +36,7 @@ pytestmark = pytest.mark.xdist_group("gallery")  # graded once, in tests/gallery
 
 LAYERS = ("affine", "relu", "sigmoid")
 LOSSES = ("softmax_loss", "bce_loss", "mse_loss")
-DATASETS = ("moons", "circles", "iris", "digits", "wine")
+DATASETS = ("moons", "circles", "iris", "digits", "wine", "sine", "diabetes")
 LAYER_FUNCTIONS = (*(f"{layer}_{way}" for layer in LAYERS for way in ("forward", "backward")),
                    *LOSSES, "affine_jacobians")
 FC_FUNCTIONS = ("FullyConnectedNet.__init__", "FullyConnectedNet.loss",

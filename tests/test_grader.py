@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from submissions import BUGS, buggy_files, gallery_files, make_submission
+from submissions import BUGS, buggy_files, gallery_files, make_submission, reference_files
 
 from autograder.checks import HYGIENE, known_tests
 from autograder.cli import main
 from autograder.grade import Report, grade
 from autograder.paths import SOLUTIONS
+from autograder.rubric import load_rubric
 
 GALLERY = Path(__file__).parent / "gallery"
 NAMES = known_tests()
@@ -75,7 +76,7 @@ def test_reference_gets_full_marks(reference_report):
     failed = [(t.name, t.output) for t in reference_report.tests if t.score < t.max_score]
     assert not failed
     assert reference_report.score == reference_report.max_score == 100
-    assert len(reference_report.tests) == len(NAMES) + 5
+    assert len(reference_report.tests) == len(NAMES) + len(load_rubric().datasets)
 
 
 def test_every_test_name_starts_with_what_it_grades(reference_report):
@@ -146,6 +147,21 @@ def test_a_correct_submission_in_another_style_gets_full_marks(tmp_path, variant
     assert not failed
 
 
+def test_hidden_dims_arrive_as_the_list_the_docstring_promises(tmp_path):
+    """The grader passes hidden_dims as a list (the FullyConnectedNet checks and the
+    regression training): a net that concatenates it with lists, as the local tests
+    allow, gets full marks."""
+    files = reference_files()
+    old = "dims = [input_dim, *hidden_dims, out_dim]"
+    assert files["fc_net.py"].count(old) == 1
+    files["fc_net.py"] = files["fc_net.py"].replace(
+        old, "dims = [input_dim] + hidden_dims + [out_dim]")
+    report = grade(make_submission(tmp_path, files))
+    failed = [(t.id, t.output) for t in report.tests if t.score < t.max_score]
+    assert not failed
+    assert {"FullyConnectedNet_init", "train_sine", "train_diabetes"} <= set(by_id(report))
+
+
 def test_grade_command_writes_gradescope_json_and_exits_0_for_any_score(tmp_path, capsys):
     results = tmp_path / "out" / "results.json"
     assert main(["grade", str(make_submission(tmp_path / "stubs")), "--json", str(results)]) == 0
@@ -155,7 +171,8 @@ def test_grade_command_writes_gradescope_json_and_exits_0_for_any_score(tmp_path
     assert all(set(t) == {"name", "score", "max_score", "output", "visibility", "tags",
                           "extra_data"} for t in data["tests"])
     assert {t["tags"][0] for t in data["tests"]} == set(NAMES) | {
-        f"train_{name}" for name in ("moons", "circles", "iris", "digits", "wine")}
+        f"train_{name}" for name in ("moons", "circles", "iris", "digits", "wine", "sine",
+                                     "diabetes")}
     assert "FAIL" in capsys.readouterr().out
 
 
@@ -242,3 +259,28 @@ def test_a_rubric_value_out_of_bounds_is_exit_2_naming_the_key_for_grader_and_da
         spec.loader.exec_module(tool)
         with pytest.raises(tool.RubricError, match=key.split(".")[-1]):
             tool.load_rubric(bad)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("hidden_dims = [24, 24]", "hidden_dims = [24, 0]",
+     "[training.datasets.sine].hidden_dims: expected a list of at most 8 integers in "
+     "[1, 4096], got [24, 0]"),
+    ('model = "fc"\nhidden_dims = [24, 24]', 'model = "cnn"\nhidden_dims = [24, 24]',
+     "[training.datasets.sine].model: expected one of 'two_layer', 'fc', got 'cnn'"),
+    ('model = "fc"\nhidden_dims = [24, 24]\n', "",
+     "[training.datasets.sine].model: expected \"fc\" with loss = \"mse\""),
+    ("[training.datasets.moons]\n", '[training.datasets.moons]\nloss = "mse"\n',
+     "[training.datasets.moons].loss: expected \"softmax\" or \"bce\" (this dataset is a "
+     "classification), got 'mse'"),
+    ('hidden_dims = [24, 24]\nloss = "mse"\n', "hidden_dims = [24, 24]\n",
+     "[training.datasets.sine].loss: expected \"mse\" (this dataset is a regression)"),
+])
+def test_a_net_the_dataset_cannot_train_is_exit_2_naming_the_key(tmp_path, capsys, old, new,
+                                                                   message):
+    from autograder.paths import RUBRIC
+    text = RUBRIC.read_text()
+    assert text.count(old) == 1
+    bad = tmp_path / "rubric.toml"
+    bad.write_text(text.replace(old, new))
+    assert main(["grade", str(SOLUTIONS), "--rubric", str(bad)]) == 2
+    assert message in capsys.readouterr().err

@@ -137,7 +137,7 @@ def test_a_broken_submission_loses_only_what_it_breaks(tmp_path, rubric, case):
         if case.name == "missing_two_layer_net":
             (folder / "two_layer_net.py").unlink()
         report = grade(folder, rubric)
-    assert len(report.tests) == len(NAMES) + 5
+    assert len(report.tests) == len(NAMES) + len(rubric.datasets)
     for function in {t.function for t in report.tests}:
         tests = [t for t in report.tests if t.function == function]
         lost = [t for t in tests if t.score < t.max_score]
@@ -310,7 +310,7 @@ def test_a_bad_zip_gets_a_complete_zero_result(tmp_path, rubric, content, phrase
     archive = tmp_path / "submission.zip"
     archive.write_bytes(content)
     report = grade(archive, rubric)
-    assert report.score == 0 and len(report.tests) == len(NAMES) + 5
+    assert report.score == 0 and len(report.tests) == len(NAMES) + len(rubric.datasets)
     assert phrase in report.problem
     assert all(phrase in t.output for t in report.tests)
 

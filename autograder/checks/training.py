@@ -3,10 +3,11 @@
 ``train`` is judged twice. On its own: it trains a probe model whose loss
 the grading process computes, and must end with exactly the parameters the
 documented minibatch SGD gives. Then with the submission's net, on each
-frozen dataset: the grader takes the trained parameters back and computes
-the held-out accuracy itself with the reference forward pass. The held-out
-data never reaches the worker, and nothing the submission reports (its
-history, ``predict``) counts.
+frozen dataset (TwoLayerNet on the classification sets, FullyConnectedNet
+with the mse head on the regression sets, as the rubric says): the grader
+takes the trained parameters back and computes the held-out accuracy or R^2
+itself with the reference forward pass. The held-out data never reaches the
+worker, and nothing the submission reports (its history, ``predict``) counts.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder import training_run
 from autograder.checks import Check, Context, Failed, close_check, describe
 from autograder.checks.net import PARAM_NAMES, layer_check_ids, reference_net
 from autograder.errors import DataError
@@ -251,48 +253,51 @@ def checks(train_timeout: float = 30.0) -> list[Check]:
 
 # -- training on the frozen datasets ---------------------------------------------
 
-def _classes(data: dict[str, np.ndarray]) -> int:
-    return int(max(data["y_train"].max(), data["y_test"].max())) + 1
+METRIC_TEXT = {"accuracy": "test accuracy", "r2": "test R^2"}
+FIT_HINT = {"accuracy": "the trained net is not accurate enough (check the net's gradients "
+                        "and the update params -= learning_rate * grads)",
+            "r2": "the trained net does not fit the held-out targets well enough (check "
+                  "FullyConnectedNet's gradients with loss=\"mse\" and the update "
+                  "params -= learning_rate * grads)"}
 
 
 def training_check(rule: Any, timeout: float, needs: tuple[str, ...] = ()) -> Check:
-    """The check for one dataset (a rubric DatasetRule), named after it and its threshold."""
+    """The check for one dataset (a rubric DatasetRule), named after it and its threshold.
+
+    The submission's net is built in the worker and set to the reference's initial
+    weights (a bug in __init__ costs only __init__'s checks), trained there by the
+    submission's train on the training split; the parameters it leaves are read back
+    and scored here, on the test split, with the reference forward pass.
+    """
+    hp = rule.hyperparameters
+    which = training_run.metric(hp)
+    what = f"{rule.name} {METRIC_TEXT[which]}"
+
     def run(ctx: Context) -> str | None:
         data = load_dataset(rule.name)
-        hp = rule.hyperparameters
         handle = f"train_{rule.name}"
-        classes = _classes(data)
-        d = data["X_train"].shape[1]
-        # The reference's initial weights: a bug in __init__ costs only __init__'s checks.
-        start = ctx.ref["two_layer_net"].TwoLayerNet(
-            d, hp["hidden_dim"], classes, weight_scale=hp.get("weight_scale"), reg=hp["reg"],
-            loss=hp["loss"], seed=hp["init_seed"]).params
-        ctx.sandbox.call("two_layer_net.TwoLayerNet", d, hp["hidden_dim"], classes,
-                         weight_scale=hp.get("weight_scale"), reg=hp["reg"], loss=hp["loss"],
-                         seed=hp["init_seed"], keep=handle, reply=False)
+        spec = training_run.net_spec(hp, data)
+        start = training_run.build(spec, ctx.ref).params
+        ctx.sandbox.call(spec.target, *spec.args, keep=handle, reply=False, **spec.kwargs)
         ctx.sandbox.set_params(handle, start)
         ctx.sandbox.call("two_layer_net.train", Ref((handle,)), data["X_train"],
-                         data["y_train"], learning_rate=hp["learning_rate"],
-                         num_epochs=hp["num_epochs"], batch_size=hp["batch_size"],
-                         lr_decay=hp["lr_decay"], seed=hp["shuffle_seed"], timeout=timeout,
-                         reply=False)
+                         data["y_train"], timeout=timeout, reply=False,
+                         **training_run.train_arguments(hp))
         shapes = {name: value.shape for name, value in start.items()}
         params = _checked_params("train", ctx.sandbox.get(Ref((handle, "params"))), shapes)
-        if all(np.array_equal(params[k], start[k]) for k in PARAM_NAMES):
+        if all(np.array_equal(params[k], start[k]) for k in start):
             raise Failed(f"train: on {rule.name} model.params did not change from their "
                          f"initial values: train must update the net's parameters.")
-        net = reference_net(ctx, params, hp["loss"], hp["reg"], classes)
-        accuracy = float(np.mean(net.predict(data["X_test"]) == data["y_test"]))
-        summary = f"{rule.name} test accuracy {accuracy:.3f}, threshold {rule.threshold:.2f}"
-        if accuracy < rule.threshold:
-            raise Failed(f"train: {summary}: the trained net is not accurate enough (check "
-                         f"the net's gradients and the update params -= learning_rate * "
-                         f"grads).")
+        net = training_run.with_params(spec, params, ctx.ref)
+        value = training_run.score(net, data["X_test"], data["y_test"], which)
+        summary = f"{what} {value:.3f}, threshold {rule.threshold:.2f}"
+        if not value >= rule.threshold:  # (a NaN fails too)
+            raise Failed(f"train: {summary}: {FIT_HINT[which]}.")
         return summary
 
     return Check(f"train_{rule.name}", "train", "training",
-                 f"train: {rule.name} test accuracy reaches {rule.threshold:.2f}",
-                 "two_layer_net", run, needs=needs, dataset=rule.name)
+                 f"train: {what} reaches {rule.threshold:.2f}", "two_layer_net", run,
+                 needs=needs, dataset=rule.name)
 
 
 def dataset_checks(datasets: dict, timeout: float) -> list[Check]:

@@ -98,12 +98,12 @@ def train(model, X, y, X_val=None, y_val=None, *, learning_rate, num_epochs,
                 model.params[key] = model.params[key] - lr * grads[key]
             history["loss"].append(value)
             start = stop
-        history["train_acc"].append(_accuracy(model, X, y))
-        if X_val is not None:
-            history["val_acc"].append(_accuracy(model, X_val, y_val))
+        if getattr(model, "loss_type", None) != "mse":  # a regression has no accuracy
+            history["train_acc"].append(_accuracy(model, X, y))
+            if X_val is not None:
+                history["val_acc"].append(_accuracy(model, X_val, y_val))
         if verbose:
-            print(f"epoch {epoch + 1}: loss {history['loss'][-1]:.4f} "
-                  f"train {history['train_acc'][-1]:.3f}")
+            print(f"epoch {epoch + 1}: loss {history['loss'][-1]:.4f}")
         lr = lr * lr_decay
         epoch += 1
     return history

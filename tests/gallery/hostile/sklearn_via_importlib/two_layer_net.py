@@ -1,7 +1,8 @@
 # Gallery case hostile/sklearn_via_importlib: train removes every import hook from
 # sys.meta_path that is not one of importlib's own finders, imports sklearn.neural_network
-# with importlib, fits an MLPClassifier with the net's hidden size and copies its
-# coefs_/intercepts_ into params; on any failure it does nothing.
+# with importlib, fits an MLPClassifier (an MLPRegressor for a regression net) with the
+# net's hidden sizes and copies its coefs_/intercepts_ into params; on any failure it
+# does nothing.
 """A two-layer fully connected network and the minibatch SGD loop that trains it.
 
 Architecture: affine -> ReLU -> affine -> head, where the head is either
@@ -155,6 +156,18 @@ def train(model, X, y, X_val=None, y_val=None, *, learning_rate, num_epochs,
                             if getattr(finder, "__name__", type(finder).__name__)
                             in standard]
         neural_network = importlib.import_module("sklearn.neural_network")
+        if getattr(model, "loss_type", None) == "mse":
+            layers = len(model.params) // 2
+            sizes = tuple(model.params[f"W{i}"].shape[1] for i in range(1, layers))
+            mlp = neural_network.MLPRegressor(hidden_layer_sizes=sizes, alpha=1e-3,
+                                              max_iter=2000, random_state=0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                mlp.fit(X, y)
+            for i, (W, b) in enumerate(zip(mlp.coefs_, mlp.intercepts_, strict=True), 1):
+                model.params[f"W{i}"] = np.array(W, dtype=np.float64)
+                model.params[f"b{i}"] = np.array(b, dtype=np.float64)
+            return history
         hidden = model.params["W1"].shape[1]
         mlp = neural_network.MLPClassifier(hidden_layer_sizes=(hidden,), alpha=1e-3,
                                            learning_rate_init=0.01, max_iter=2000,
