@@ -159,12 +159,14 @@ def gallery_files(folder: Path) -> dict[str, str]:
     return files
 
 
-def inject(function: str, code: str, file: str = "layers.py") -> dict[str, str]:
-    """The reference with ``code`` run first thing in ``function`` (indented to fit).
+def inject(function: str, code: str, file: str = "layers.py",
+           base: dict[str, str] | None = None) -> dict[str, str]:
+    """The reference (or ``base``) with ``code`` run first thing in ``function`` (indented
+    to fit).
 
     ``function`` "<module>" runs ``code`` when the module is imported.
     """
-    files = reference_files()
+    files = dict(base) if base is not None else reference_files()
     source = files[file]
     if function == "<module>":
         files[file] = source.replace("import numpy as np\n", f"import numpy as np\n{code}\n", 1)

@@ -70,7 +70,10 @@ class Case:
 def _cases() -> list[Case]:
     with_bytes = reference_files()
     return [
-        Case("hangs_in_relu_backward", inject("relu_backward", "while True:\n    pass"),
+        # Only on the 3-d inputs of the layer's own checks, so the net's checks, which
+        # must not lose points, do not each wait for a time limit.
+        Case("hangs_in_relu_backward",
+             inject("relu_backward", "if np.ndim(dout) == 3:\n    while True:\n        pass"),
              ("relu_backward",), "timed out"),
         Case("system_exit_in_sigmoid_forward",
              inject("sigmoid_forward", "raise SystemExit(3)"), ("sigmoid_forward",),
@@ -304,8 +307,8 @@ def test_fake_results_written_by_the_submission_change_nothing(tmp_path, rubric,
 @pytest.mark.parametrize("content, phrase", [
     (b"", "not a readable zip file"),
     (b"PK\x05\x06" + b"\0" * 18, "empty zip file"),
-    (os.urandom(2000), "not a readable zip file"),
-])
+    (np.random.default_rng(310).bytes(2000), "not a readable zip file"),
+], ids=["empty", "empty_zip", "noise"])
 def test_a_bad_zip_gets_a_complete_zero_result(tmp_path, rubric, content, phrase):
     archive = tmp_path / "submission.zip"
     archive.write_bytes(content)

@@ -126,8 +126,13 @@ def test_nbgrader_points_come_from_the_sandboxed_grader_end_to_end(tmp_path):
         assert marker not in released_text
 
     students = {"alice": reference_files(), "bob": {},
-                "carol": inject("sigmoid_backward", "while True:\n    pass"),
-                "dave": buggy_files(next(b for b in BUGS if b.name == "affine_dw_transposed")),
+                # A sigmoid_backward that never returns on 3-d inputs: the grader's layer
+                # checks use them, the notebook and the local tests do not, so only the
+                # grader's calls time out. And a known bug in affine_backward.
+                "carol": inject("sigmoid_backward",
+                                "if np.ndim(dout) == 3:\n    while True:\n        pass",
+                                base=buggy_files(next(b for b in BUGS
+                                                      if b.name == "affine_dw_transposed"))),
                 "forger": _stub_with(FORGER), "quitter": _stub_with("sys.exit(0)")}
     for student, files in students.items():
         _submit(course, student, files)
@@ -151,8 +156,10 @@ def test_nbgrader_points_come_from_the_sandboxed_grader_end_to_end(tmp_path):
         assert scores[student] == pytest.approx(expected), student
     assert scores["alice"] == maxima
     assert set(scores["bob"].values()) == set(scores["forger"].values()) == {0}
+    # One bug and one hang cost their two functions, nothing else.
     assert scores["carol"]["check_sigmoid_backward"] == 0
-    assert sum(scores["dave"].values()) == sum(maxima.values()) - maxima["check_affine_backward"]
+    assert sum(scores["carol"].values()) == pytest.approx(
+        sum(maxima.values()) - maxima["check_affine_backward"] - maxima["check_sigmoid_backward"])
 
     for student in students:
         html = (course / "feedback" / student / ASSIGNMENT_ID / "backprop.html").read_text()
