@@ -277,7 +277,7 @@ def test_fc_predict(fc, loss):
 @pytest.mark.grades("FullyConnectedNet")
 def test_fc_overfits_20_points(fc):
     """Full-batch gradient descent from the net's own initialization fits 20 points."""
-    steps, learning_rate = 80, 0.5
+    steps, learning_rate = 40, 0.5
     rng = np.random.default_rng(41)
     X, y = rng.standard_normal((20, 5)), rng.integers(0, 3, 20)
     model = fc.FullyConnectedNet(5, [30, 30], 3, seed=0)

@@ -111,7 +111,6 @@ FORMULAS = {
                            r"dR_1 \odot \mathbb{1}[A_1 > 0]", r"dW_1 = X^\top dA_1",
                            r"adds $\lambda W_1$ to $dW_1$"),
 }
-GRADIENT_FILES = ("layers.py", "two_layer_net.py", "fc_net.py")
 
 
 def _formula_text(text: str) -> str:
@@ -129,7 +128,9 @@ def _formula_text(text: str) -> str:
 def _gradient_text(folder) -> str:
     notebook = nbformat.read(folder / "backprop.ipynb", as_version=4)
     cells = "\n".join(cell.source for cell in notebook.cells)
-    return _formula_text(cells + "\n".join((folder / n).read_text() for n in GRADIENT_FILES))
+    # Every file students get: the stubs, and the local tests and helpers they can read.
+    code = "\n".join(path.read_text() for path in sorted(folder.glob("*.py")))
+    return _formula_text(cells + code)
 
 
 @pytest.fixture(scope="module")

@@ -238,7 +238,7 @@ def _predict(ctx: Context) -> str | None:
 
 # -- can it learn? ------------------------------------------------------------------
 
-OVERFIT = {"n": 20, "d": 5, "hidden": (30, 30), "classes": 3, "steps": 80,
+OVERFIT = {"n": 20, "d": 5, "hidden": (30, 30), "classes": 3, "steps": 40,
            "learning_rate": 0.5, "seed": 0}
 
 

@@ -1,10 +1,10 @@
 # Gallery case hostile/finite_difference_backward: FullyConnectedNet.loss computes the
-# loss with the forwards and every gradient by centered differences of that loss.
+# loss with a forward of its own and every gradient by centered differences of that loss.
 # __init__ and predict are the reference (completed by tests/submissions.gallery_files).
 """A fully connected network whose gradients come from numeric differences."""
 
 import numpy as np
-from layers import affine_forward, bce_loss, mse_loss, relu_forward, sigmoid_forward, softmax_loss
+from layers import bce_loss, mse_loss, softmax_loss
 
 
 class FullyConnectedNet:
@@ -21,12 +21,17 @@ class FullyConnectedNet:
             self.params[f"b{i}"] = np.zeros(dims[i])
 
     def _forward(self, X):
+        # Its own forward, in numpy: this net's layers stay its own even where the grader
+        # swaps the failing layers for the reference's, so only its backward is judged.
         out = X
         for i in range(1, self.num_layers + 1):
-            out, _ = affine_forward(out, self.params[f"W{i}"], self.params[f"b{i}"])
+            out = out @ self.params[f"W{i}"] + self.params[f"b{i}"]
             if i < self.num_layers:
-                out, _ = relu_forward(out)
-        return sigmoid_forward(out[:, 0])[0] if self.loss_type == "bce" else out
+                out = np.maximum(out, 0.0)
+        if self.loss_type == "bce":
+            z = out[:, 0]
+            return np.exp(-np.logaddexp(0.0, -z))
+        return out
 
     def _loss(self, X, y):
         out = self._forward(X)
