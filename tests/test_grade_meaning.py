@@ -314,9 +314,9 @@ def test_the_sklearn_cheat_earns_nothing_even_without_landlock(tmp_path, rubric,
     """Landlock keeps site-packages unreadable where the kernel offers it. Where it does
     not (older kernels, container seccomp profiles), the import rules must still hold
     against a train that strips sys.meta_path and imports sklearn with importlib."""
-    without = dataclasses.replace(rubric, limits=dataclasses.replace(rubric.limits,
-                                                                     landlock=False,
-                                                                     insecure=True))
+    # 5 s to train: so that loading sklearn, which takes seconds, fails for what it does.
+    without = dataclasses.replace(rubric, train_timeout=5.0, limits=dataclasses.replace(
+        rubric.limits, landlock=False, insecure=True))
     report = grade_case("hostile/sklearn_via_importlib", tmp_path, without)
     assert "landlock: not used" in "; ".join(report.protections)
     assert_grade_is_well_formed(report, reference_report)
