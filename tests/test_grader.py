@@ -87,8 +87,14 @@ def test_every_test_name_starts_with_what_it_grades(reference_report):
             test.name
 
 
-def test_stubs_get_zero_and_every_test_says_why(tmp_path):
-    report = grade(make_submission(tmp_path))
+# The gallery's submissions are graded once per session (tests/gallery_runs.py, with short
+# time limits); the tests that read those grades share its xdist group.
+gallery_test = pytest.mark.xdist_group("gallery")
+
+
+@gallery_test
+def test_stubs_get_zero_and_every_test_says_why(gallery):
+    report = gallery["stubs"].report
     assert report.score == 0
     for test in report.tests:
         if test.kind in HYGIENE:  # not even run: the function computes nothing yet
@@ -97,19 +103,21 @@ def test_stubs_get_zero_and_every_test_says_why(tmp_path):
             assert "NotImplementedError" in test.output, (test.name, test.output)
 
 
-def test_grading_twice_gives_the_same_result(tmp_path, reference_report):
+@gallery_test
+def test_grading_twice_gives_the_same_result(tmp_path, reference_report, gallery, short_rubric):
     bug = BUGS[0]
-    first = grade(make_submission(tmp_path / "a", buggy_files(bug)))
-    second = grade(make_submission(tmp_path / "b", buggy_files(bug)))
+    first = gallery[f"bug/{bug.name}"].report
+    second = grade(make_submission(tmp_path / "b", buggy_files(bug)), short_rubric)
     assert [(t.name, t.score, t.output) for t in first.tests] == \
         [(t.name, t.score, t.output) for t in second.tests]
     again = grade(SOLUTIONS)
     assert [t.output for t in again.tests] == [t.output for t in reference_report.tests]
 
 
+@gallery_test
 @pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.name)
-def test_a_known_bug_costs_only_its_own_function_and_is_named(tmp_path, bug):
-    report = grade(make_submission(tmp_path, buggy_files(bug)))
+def test_a_known_bug_costs_only_its_own_function_and_is_named(gallery, bug):
+    report = gallery[f"bug/{bug.name}"].report
     test_id, hint = GRADER_EXPECTATIONS[bug.name]
     score, max_score, output = by_id(report)[test_id]
     assert score == 0 < max_score, output
@@ -122,27 +130,28 @@ def test_a_known_bug_costs_only_its_own_function_and_is_named(tmp_path, bug):
             assert test.score == test.max_score, (test.id, test.output)
 
 
-def test_a_broken_forward_does_not_cost_its_backward(tmp_path):
-    files = buggy_files(next(b for b in BUGS if b.name == "affine_no_bias"))
-    report = by_id(grade(make_submission(tmp_path, files)))
+@gallery_test
+def test_a_broken_forward_does_not_cost_its_backward(gallery):
+    report = by_id(gallery["bug/affine_no_bias"].report)
     assert report["affine_forward_values"][0] == 0
     score, max_score, output = report["affine_backward_gradient"]
     assert score == max_score, output
     assert "cache (x, w, b) the docstring describes" in output
 
 
-def test_a_broken_layer_is_replaced_by_the_reference_in_the_net(tmp_path):
-    files = buggy_files(next(b for b in BUGS if b.name == "affine_dw_transposed"))
-    report = by_id(grade(make_submission(tmp_path, files)))
+@gallery_test
+def test_a_broken_layer_is_replaced_by_the_reference_in_the_net(gallery):
+    report = by_id(gallery["bug/affine_dw_transposed"].report)
     score, max_score, output = report["TwoLayerNet_gradients_softmax"]
     assert score == max_score, output
     assert "graded with the reference affine_backward, affine_forward" in output
 
 
+@gallery_test
 @pytest.mark.parametrize("variant", sorted(p.name for p in (GALLERY / "correct").glob("*")
                                            if p.is_dir()))
-def test_a_correct_submission_in_another_style_gets_full_marks(tmp_path, variant):
-    report = grade(make_submission(tmp_path, gallery_files(GALLERY / "correct" / variant)))
+def test_a_correct_submission_in_another_style_gets_full_marks(gallery, variant):
+    report = gallery[f"correct/{variant}"].report
     failed = [(t.name, t.output) for t in report.tests if t.score < t.max_score]
     assert not failed
 

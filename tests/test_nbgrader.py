@@ -125,7 +125,10 @@ def test_nbgrader_points_come_from_the_sandboxed_grader_end_to_end(tmp_path):
                    "from autograder", "import autograder"):
         assert marker not in released_text
 
-    students = {"alice": reference_files(), "bob": {},
+    # Carol's notebook runs top to bottom with (nearly) the reference's code: she stands for
+    # a working submission too, every cell but her two broken functions' at full points.
+    # (Each student whose code works costs a whole notebook run, about 40 s.)
+    students = {"bob": {},
                 # A sigmoid_backward that never returns on 3-d inputs: the grader's layer
                 # checks use them, the notebook and the local tests do not, so only the
                 # grader's calls time out. And a known bug in affine_backward.
@@ -154,12 +157,13 @@ def test_nbgrader_points_come_from_the_sandboxed_grader_end_to_end(tmp_path):
         for test in report.tests:
             expected[f"check_{cell_group(test.function)}"] += test.score
         assert scores[student] == pytest.approx(expected), student
-    assert scores["alice"] == maxima
     assert set(scores["bob"].values()) == set(scores["forger"].values()) == {0}
     # One bug and one hang cost their two functions, nothing else.
+    broken = ("check_affine_backward", "check_sigmoid_backward")
     assert scores["carol"]["check_sigmoid_backward"] == 0
-    assert sum(scores["carol"].values()) == pytest.approx(
-        sum(maxima.values()) - maxima["check_affine_backward"] - maxima["check_sigmoid_backward"])
+    assert scores["carol"]["check_affine_backward"] < maxima["check_affine_backward"]
+    assert {cell: points for cell, points in scores["carol"].items() if cell not in broken} == \
+        {cell: points for cell, points in maxima.items() if cell not in broken}
 
     for student in students:
         html = (course / "feedback" / student / ASSIGNMENT_ID / "backprop.html").read_text()
@@ -180,7 +184,8 @@ def student_python(tmp_path_factory) -> Path:
     python = base / "venv" / "bin" / "python"
     wanted = [line.strip() for line in (ASSIGNMENT / "requirements.txt").read_text().splitlines()
               if line.strip() and not line.startswith("#") and line.strip() != "jupyter"]
-    done = subprocess.run([str(python), "-m", "pip", "install", "-q", *wanted, "ipykernel",
+    done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-compile", *wanted,
+                           "ipykernel",
                            "nbclient", "nbformat"], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     return python
