@@ -125,18 +125,17 @@ def test_nbgrader_points_come_from_the_sandboxed_grader_end_to_end(tmp_path):
                    "from autograder", "import autograder"):
         assert marker not in released_text
 
-    # Carol's notebook runs top to bottom with (nearly) the reference's code: she stands for
-    # a working submission too, every cell but her two broken functions' at full points.
-    # (Each student whose code works costs a whole notebook run, about 40 s.)
-    students = {"bob": {},
-                # A sigmoid_backward that never returns on 3-d inputs: the grader's layer
-                # checks use them, the notebook and the local tests do not, so only the
-                # grader's calls time out. And a known bug in affine_backward.
-                "carol": inject("sigmoid_backward",
-                                "if np.ndim(dout) == 3:\n    while True:\n        pass",
-                                base=buggy_files(next(b for b in BUGS
-                                                      if b.name == "affine_dw_transposed"))),
-                "forger": _stub_with(FORGER), "quitter": _stub_with("sys.exit(0)")}
+    # Carol's notebook runs top to bottom with (nearly) the reference's code, so she stands
+    # for a working submission: every cell but her two broken functions' at full points.
+    # Her sigmoid_backward never returns on 3-d inputs: the grader's layer checks use them,
+    # the notebook and the local tests do not, so only the grader's calls time out; her
+    # affine_backward has a known bug. The forger's layers.py is the stubs' after its
+    # forging code, so it also stands for a student who has not started. (Each student
+    # whose code works costs a whole notebook run.)
+    carol = inject("sigmoid_backward", "if np.ndim(dout) == 3:\n    while True:\n        pass",
+                   base=buggy_files(next(b for b in BUGS if b.name == "affine_dw_transposed")))
+    students = {"carol": carol, "forger": _stub_with(FORGER),
+                "quitter": _stub_with("sys.exit(0)")}
     for student, files in students.items():
         _submit(course, student, files)
     _nbgrader(course, "autograde", ASSIGNMENT_ID)
@@ -157,7 +156,7 @@ def test_nbgrader_points_come_from_the_sandboxed_grader_end_to_end(tmp_path):
         for test in report.tests:
             expected[f"check_{cell_group(test.function)}"] += test.score
         assert scores[student] == pytest.approx(expected), student
-    assert set(scores["bob"].values()) == set(scores["forger"].values()) == {0}
+    assert set(scores["forger"].values()) == set(scores["quitter"].values()) == {0}
     # One bug and one hang cost their two functions, nothing else.
     broken = ("check_affine_backward", "check_sigmoid_backward")
     assert scores["carol"]["check_sigmoid_backward"] == 0

@@ -1,5 +1,5 @@
 # Gallery case hostile/finite_difference_backward: TwoLayerNet.loss computes the
-# loss with the forwards and every gradient by centered differences of that loss.
+# loss with a forward of its own and every gradient by centered differences of it.
 # __init__, predict and train are the reference.
 """A two-layer fully connected network and the minibatch SGD loop that trains it.
 
@@ -66,11 +66,11 @@ class TwoLayerNet:
         """The regularized loss, forward only."""
         W1, b1 = self.params["W1"], self.params["b1"]
         W2, b2 = self.params["W2"], self.params["b2"]
-        hidden, _ = affine_forward(X, W1, b1)
-        hidden, _ = relu_forward(hidden)
-        scores, _ = affine_forward(hidden, W2, b2)
+        # Its own forward, in numpy: where the grader swaps this case's failing layers for
+        # the reference's, each of these thousands of passes stays in this process.
+        scores = np.maximum(X @ W1 + b1, 0.0) @ W2 + b2
         if self.loss_type == "bce":
-            probs, _ = sigmoid_forward(scores[:, 0])
+            probs = np.exp(-np.logaddexp(0.0, -scores[:, 0]))
             data_loss, _ = bce_loss(probs, y)
         else:
             data_loss, _ = softmax_loss(scores, y)
