@@ -21,6 +21,27 @@ TIP = ("Tip: `pytest -x` stops at the first failure; `pytest -k affine` runs onl
        "whose names contain 'affine'.")
 
 
+_OUTCOMES = pytest.StashKey[dict]()  # node id -> passed, for every test run so far
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    outcomes = item.config.stash.setdefault(_OUTCOMES, {})
+    if report.failed:
+        outcomes[item.nodeid] = False
+    elif report.when == "call":
+        outcomes.setdefault(item.nodeid, True)
+
+
+@pytest.fixture(scope="session")
+def test_outcomes(request):
+    """{node id: passed} of the tests run so far in this session (kept up to date): the
+    nets' tests take the layers' verdicts from it after a run of test_layers.py."""
+    return request.config.stash.setdefault(_OUTCOMES, {})
+
+
 def pytest_addoption(parser):
     parser.addoption("--only", action="append", default=[], metavar="FUNCTION",
                      help="run only the tests whose grades mark names FUNCTION "

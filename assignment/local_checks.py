@@ -27,8 +27,11 @@ def check(*functions, timeout=600):
         raise ValueError('name what to check, e.g. check("affine_forward")')
     command = [sys.executable, "-m", "pytest", *TEST_FILES, "-p", "no:cacheprovider", "-rfE", "--tb=line", "--no-header",
                *[f"--only={name}" for name in functions]]
+    # Only this folder's conftest.py: no pytest plugins your environment may hold (they
+    # cost startup time and could change what the tests report).
     done = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": HERE, "COLUMNS": "1000"})
+                          env={**os.environ, "PYTHONPATH": HERE, "COLUMNS": "1000",
+                               "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     report = _summary(done.stdout)
     print(report)
     if done.returncode == 5:

@@ -35,9 +35,9 @@ REG = 0.3
 
 
 @pytest.fixture(scope="module")
-def fc():
+def fc(test_outcomes):
     """The fc_net module the tests judge, with stand-ins for failing layer functions."""
-    return load_own_module("fc_net", *replaced_layers("FullyConnectedNet"))
+    return load_own_module("fc_net", *replaced_layers("FullyConnectedNet", test_outcomes))
 
 
 # --- the net, as its docstring defines it ------------------------------------------
