@@ -10,6 +10,12 @@ from dataclasses import dataclass
 import pytest
 
 
+def pytest_collection_modifyitems(items):
+    """The long tests first (stable otherwise): started last, one of them would keep one
+    worker busy while the other has nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
 def once_per_session(tmp_path_factory, what: str) -> None:
     """Fail if another xdist worker of this session already made ``what``: the tests that
     use it must then share one ``xdist_group`` mark, or it is made once per worker."""

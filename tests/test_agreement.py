@@ -22,7 +22,8 @@ from gallery_runs import LocalRun, submissions
 
 from autograder.rubric import load_rubric
 
-pytestmark = pytest.mark.xdist_group("gallery")  # the gallery's runs are made once, there
+# The gallery's runs are made once, in this group, and take minutes: they start first.
+pytestmark = [pytest.mark.xdist_group("gallery"), pytest.mark.heavy]
 
 FUNCTIONS = ("affine_forward", "affine_backward", "relu_forward", "relu_backward",
              "sigmoid_forward", "sigmoid_backward", "softmax_loss", "bce_loss", "mse_loss",

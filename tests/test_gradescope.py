@@ -155,8 +155,8 @@ def test_bundle_must_be_a_zip(tmp_path: Path, capsys):
     assert ".zip" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("case", ["bug/affine_dw_transposed", "hostile/null_functions",
-                                  "hostile/echo_functions", "near_miss/train_skips_last_batch"])
+# Partial points and no points; the reference's full points are another test's.
+@pytest.mark.parametrize("case", ["bug/affine_dw_transposed", "hostile/null_functions"])
 def test_the_bundle_gives_exactly_what_grade_gives(bundle: Path, tmp_path: Path, case: str):
     from submissions import BUGS, buggy_files, make_submission, reference_files
 

@@ -16,7 +16,8 @@ from autograder.paths import SOLUTIONS
 from autograder.release import solution_regions
 from autograder.submission import STUDENT_MODULES
 
-pytestmark = pytest.mark.xdist_group("solutions_notebook")  # executed once, in conftest
+pytestmark = [pytest.mark.xdist_group("solutions_notebook"),  # executed once, in conftest
+              pytest.mark.heavy]
 
 
 def _source_notebook() -> nbformat.NotebookNode:

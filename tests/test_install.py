@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from autograder.paths import CHECKOUT
 
 
+@pytest.mark.heavy
 def test_pip_install_dot_grades_the_reference_from_any_folder(tmp_path: Path):
     subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True,
                    timeout=300)

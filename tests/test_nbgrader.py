@@ -109,6 +109,7 @@ def _stub_with(code: str) -> dict[str, str]:
                                         1)}
 
 
+@pytest.mark.heavy
 def test_nbgrader_points_come_from_the_sandboxed_grader_end_to_end(tmp_path):
     course = tmp_path / "course"
     assert main(["nbgrader-course", str(course)]) == 0
@@ -190,6 +191,7 @@ def student_python(tmp_path_factory) -> Path:
     return python
 
 
+@pytest.mark.heavy
 def test_the_release_notebook_runs_where_only_the_release_is_installed(tmp_path,
                                                                        student_python):
     folder = tmp_path / "assignment"
