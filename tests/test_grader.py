@@ -293,3 +293,16 @@ def test_a_net_the_dataset_cannot_train_is_exit_2_naming_the_key(tmp_path, capsy
     bad.write_text(text.replace(old, new))
     assert main(["grade", str(SOLUTIONS), "--rubric", str(bad)]) == 2
     assert message in capsys.readouterr().err
+
+
+@gallery_test
+@pytest.mark.parametrize("case, test_id, mistake", [
+    ("bug/affine_dw_transposed", "affine_backward_gradient", "transposed"),  # a shape's hint
+    ("bug/affine_no_bias", "affine_forward_values", "the bias b is missing"),  # a value's
+    ("near_miss/train_skips_last_batch", "train_sgd", "smaller batch of each epoch is skipped"),
+])
+def test_a_failure_names_its_known_mistake_as_data(gallery, case, test_id, mistake):
+    """The class report counts known mistakes from this field, never from the text."""
+    test = next(t for t in gallery[case].report.tests if t.id == test_id)
+    assert test.score == 0 and test.mistake and mistake in test.mistake, (test.mistake,
+                                                                          test.output)

@@ -164,7 +164,13 @@ def array_check(func: str, name: str, got: Any, shape: tuple[int, ...]) -> None:
         except (TypeError, ValueError):
             raise Failed(f"{func}: {name} is {describe(got)} that is not a rectangular array "
                          f"of numbers, expected a float64 array of shape {shape}.") from None
-    expect(feedback().check_array(func, name, got, shape))
+    problem = feedback().check_array(func, name, got, shape)
+    if problem:
+        got_shape = getattr(got, "shape", None)
+        wrong_shape = got_shape is not None and tuple(got_shape) != tuple(shape)
+        # A wrong shape's hint (transposed, a left-over axis, ...) is a known mistake too.
+        raise Failed(problem, mistake=f"{name}: {feedback()._shape_hint(got_shape, shape)}"
+                     if wrong_shape else None)
 
 
 def close_check(func: str, name: str, got: Any, expected: Any, what: str = "the reference",

@@ -201,7 +201,7 @@ def _backward_gradient(spec: LayerSpec, ctx: Context, check_id: str) -> str | No
             notes.append(close_check(spec.backward, f"{name} {inputs[index].shape}", grad,
                                      expected[index], what=GRADIENT_WHAT, mistakes=mistakes))
         except Failed as failure:
-            raise Failed(str(failure) + note) from None
+            raise Failed(str(failure) + note, mistake=failure.mistake) from None
     _backprop_cost(spec, ctx, check_id)
     return "; ".join(notes) + note
 
@@ -216,7 +216,7 @@ def _backward_shapes(spec: LayerSpec, ctx: Context, check_id: str) -> str | None
         try:
             array_check(spec.backward, f"{name} for {_shapes(spec, inputs)}", grad, x.shape)
         except Failed as failure:
-            raise Failed(str(failure) + note) from None
+            raise Failed(str(failure) + note, mistake=failure.mistake) from None
     return None
 
 
@@ -278,7 +278,7 @@ def _sigmoid_stable(ctx: Context) -> str | None:
     try:
         array_check("sigmoid_forward", "out for x from -1000 to 1000", out, x.shape)
     except Failed as failure:
-        raise Failed(str(failure) + STABLE_HINT) from None
+        raise Failed(str(failure) + STABLE_HINT, mistake=failure.mistake) from None
     expected = ctx.ref["layers"].sigmoid_forward(x)[0]
     out = np.asarray(out, dtype=np.float64)
     bad = ~np.isclose(out, expected, rtol=1e-6, atol=1e-300)

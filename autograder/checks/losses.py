@@ -177,7 +177,7 @@ def _stable(spec: LossSpec, ctx: Context, check_id: str) -> str | None:
                          f"confidently wrong) is {float(loss):.4g}, expected a large value "
                          f"(above 5).")
     except Failed as failure:
-        raise Failed(str(failure) + spec.stable_hint) from None
+        raise Failed(str(failure) + spec.stable_hint, mistake=failure.mistake) from None
     return None
 
 

@@ -143,8 +143,9 @@ def _epochs(steps: list[np.ndarray]) -> list[list[np.ndarray]]:
     setting = (f"{epochs} epochs of {n} examples in batches of {size}: {epochs * per_epoch} "
                f"steps")
     if len(steps) == epochs * (n // size) and n % size:
-        raise Failed(f"train: made {len(steps)} steps ({setting}); likely mistake: the last, "
-                     f"smaller batch of each epoch is skipped.")
+        skipped = "the last, smaller batch of each epoch is skipped"
+        raise Failed(f"train: made {len(steps)} steps ({setting}); likely mistake: {skipped}.",
+                     mistake=skipped)
     if len(steps) != epochs * per_epoch:
         raise Failed(f"train: called model.loss(X_batch, y_batch) {len(steps)} times, "
                      f"expected {epochs * per_epoch} ({setting}).")
