@@ -145,3 +145,19 @@ def test_release_poses_gradients_the_source_derives(gradient, gradient_texts):
             f"{gradient}: {variant!r} is not in solutions/ (the guard would be vacuous)"
         assert _formula_text(variant) not in gradient_texts["assignment"], \
             f"{gradient}: the release prints {variant!r}; make it a question"
+
+
+# Gradients the released local tests once spelled out with their own variable names (a
+# stand-in's, a probe model's): no longer written anywhere, so no source check, but each
+# must stay out of what students read.
+LEAKED_BEFORE = {
+    "bce": "(probs - y) / (probs * (1 - probs))",
+    "mse": "2.0 * diff / len(preds)",
+    "affine dw": "X.T @ diff",
+}
+
+
+@pytest.mark.parametrize("gradient", LEAKED_BEFORE)
+def test_the_released_tests_do_not_spell_out_a_gradient(gradient, gradient_texts):
+    assert _formula_text(LEAKED_BEFORE[gradient]) not in gradient_texts["assignment"], \
+        f"{gradient}: the release prints {LEAKED_BEFORE[gradient]!r}"
