@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gallery_runs import rubric_with
 from submissions import EDITED_FILES, inject, make_submission, reference_files
 
 from autograder.checks import known_tests
 from autograder.grade import grade
 from autograder.paths import DATA, ROOT, RUBRIC, SOLUTIONS
-from autograder.rubric import load_rubric
 
 NAMES = known_tests()
 NET_AND_TRAIN = ("TwoLayerNet", "train")
@@ -36,13 +36,8 @@ NET_AND_TRAIN = ("TwoLayerNet", "train")
 
 @pytest.fixture(scope="module")
 def rubric(tmp_path_factory):
-    text = RUBRIC.read_text()
-    for key, value in (("call_timeout", "1.5"), ("train_timeout", "2.0"),
-                       ("submission_timeout", "90.0"), ("memory_mb", "1024")):
-        text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, flags=re.M)
-    path = tmp_path_factory.mktemp("rubric") / "rubric.toml"
-    path.write_text(text)
-    return load_rubric(path)
+    return rubric_with(tmp_path_factory.mktemp("rubric"), call_timeout=1.5, train_timeout=2.0,
+                       submission_timeout=90.0, memory_mb=1024)
 
 
 def results(report) -> dict[str, tuple[bool, str]]:
