@@ -17,6 +17,7 @@ can run, a worker is a fresh interpreter, as it always was.
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import select
 import shutil
@@ -192,7 +193,8 @@ class _Reader:
     """The worker's replies, read from its non-blocking stdout in large chunks.
 
     A reply is read in a syscall or two, not one per part of its frame: a grade
-    is about a thousand requests.
+    is hundreds of requests. What it returns is a bytearray of its own, so that
+    a reply's arrays are views of it rather than copies.
     """
 
     def __init__(self, fd: int) -> None:
@@ -200,32 +202,44 @@ class _Reader:
         self._buffer = bytearray()
         os.set_blocking(fd, False)
 
-    def read_exact(self, n: int, deadline: float) -> bytes:
-        while len(self._buffer) < n:
-            try:
-                chunk = os.read(self.fd, max(n - len(self._buffer), 1 << 16))
-            except BlockingIOError:
-                _wait(self.fd, select.POLLIN, deadline)
-                continue
-            if not chunk:
-                raise EOFError
-            self._buffer += chunk
-        data = bytes(self._buffer[:n])
-        del self._buffer[:n]
-        return data
+    def read_exact(self, n: int, deadline: float) -> bytearray:
+        return wire.read_exact(
+            self._buffer, n, lambda count: _when_ready(self.fd, lambda: os.read(self.fd, count),
+                                                       select.POLLIN, deadline),
+            lambda view: _when_ready(self.fd, lambda: os.readv(self.fd, [view]),
+                                     select.POLLIN, deadline))
 
 
-def _write_exact(fd: int, data: bytes, deadline: float) -> None:
-    """Write all of ``data`` to the non-blocking ``fd`` before ``deadline``, or TimeoutError.
+def _when_ready(fd: int, act: Callable[[], Any], event: int, deadline: float) -> Any:
+    """``act()`` on the non-blocking ``fd``, waiting for ``event`` while it would block;
+    TimeoutError once ``deadline`` has passed."""
+    while True:
+        try:
+            return act()
+        except BlockingIOError:
+            _wait(fd, event, deadline)
+
+
+def _write_exact(fd: int, pieces: list | bytes, deadline: float) -> None:
+    """Write all of ``pieces`` (a message's ``wire.frames``, or bytes) to the non-blocking
+    ``fd`` before ``deadline``, or TimeoutError.
 
     A worker that stops reading its requests must not block the grader.
     """
-    view = memoryview(data)
-    while view:
-        try:
-            view = view[os.write(fd, view):]
-        except BlockingIOError:
-            _wait(fd, select.POLLOUT, deadline)
+    wire.write_all(pieces, lambda views: _when_ready(fd, lambda: os.writev(fd, views),
+                                                     select.POLLOUT, deadline))
+
+
+PIPE_BYTES = 1 << 20  # Linux's default cap for unprivileged processes (fs.pipe-max-size)
+
+
+def _widen(fd: int) -> None:
+    """Let the pipe ``fd`` hold 1 MiB: a large layer's inputs then cross in a few
+    writes instead of a 64 KiB ping-pong between the two processes."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (OSError, AttributeError):  # a lower cap, or not Linux: the default size works
+        pass
 
 
 def _clean(text: str, limit: int = 400) -> str:
@@ -346,13 +360,15 @@ class Sandbox:
                 _worker_command("worker"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL, cwd="/", env=env, start_new_session=True)
             started = started or "a fresh interpreter (the zygote is turned off)"
+        for pipe in (self._process.stdin, self._process.stdout):
+            _widen(pipe.fileno())
         os.set_blocking(self._process.stdin.fileno(), False)
         self._reader = _Reader(self._process.stdout.fileno())
         self._pids = [self._process.pid]
         self._handles.clear()
         deadline = min(time.monotonic() + 30.0, self._deadline)
         try:  # its config: down the pipe, for this worker alone
-            _write_exact(self._process.stdin.fileno(), wire.pack(config, {}), deadline)
+            _write_exact(self._process.stdin.fileno(), wire.frames(config, {}), deadline)
         except (OSError, TimeoutError):
             pass  # a worker that died at once: reading its hello says so
         while True:
@@ -413,12 +429,12 @@ class Sandbox:
         """Ask a live worker for its peak memory, then to stop; never raises."""
         try:
             deadline = time.monotonic() + 1.0
-            _write_exact(process.stdin.fileno(), wire.pack({"op": "usage"}, {}), deadline)
+            _write_exact(process.stdin.fileno(), wire.frames({"op": "usage"}, {}), deadline)
             header, arrays = _receive(self._reader, deadline)
             usage = decode(header.get("result"), arrays)
             if isinstance(usage, np.ndarray) and usage.shape == (2,):
                 self.peak_memory_mib = max(self.peak_memory_mib, float(usage[0]) / 1024)
-            _write_exact(process.stdin.fileno(), wire.pack({"op": "stop"}, {}), deadline)
+            _write_exact(process.stdin.fileno(), wire.frames({"op": "stop"}, {}), deadline)
             process.wait(timeout=1.0)
         except Exception:  # a dead, stuck or lying worker is killed next anyway
             pass
@@ -498,7 +514,7 @@ class Sandbox:
             arrays = {}
             reply = {"ok": False, "error": _clean(str(error), 300)}
         try:
-            _write_exact(self._process.stdin.fileno(), wire.pack(reply, arrays), deadline)
+            _write_exact(self._process.stdin.fileno(), wire.frames(reply, arrays), deadline)
         except TimeoutError:
             self._stop()
             raise CallFailed("timeout", f"timed out while {what} (the submission's process "
@@ -528,7 +544,7 @@ class Sandbox:
         assert self._process is not None
         deadline = min(time.monotonic() + (timeout or self.limits.call_timeout), self._deadline)
         try:
-            _write_exact(self._process.stdin.fileno(), wire.pack(header, arrays or {}), deadline)
+            _write_exact(self._process.stdin.fileno(), wire.frames(header, arrays or {}), deadline)
         except TimeoutError:
             self._stop()
             raise CallFailed("timeout", f"timed out after {timeout or self.limits.call_timeout:g}"

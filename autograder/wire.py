@@ -28,20 +28,76 @@ class FrameError(ValueError):
     """A message that does not follow the framing: too large, truncated or malformed."""
 
 
-def pack(header, arrays):
-    """Frame ``header`` (a dict) and ``arrays`` (name -> ndarray) as one message."""
-    specs, chunks = [], []
+def frames(header, arrays):
+    """``header`` (a dict) and ``arrays`` (name -> ndarray) as one message, in pieces:
+    the arrays' own memory, not copies (a large layer's inputs are megabytes), for
+    ``os.writev`` or ``b"".join``."""
+    specs, chunks, size = [], [], 0
     for key, value in arrays.items():
         value = np.asarray(value, order="C")
         specs.append([key, value.dtype.str, list(value.shape)])
-        chunks.append(value.tobytes())
+        if value.nbytes:
+            chunks.append(memoryview(value.reshape(-1)).cast("B"))
+            size += value.nbytes
     head = json.dumps({**header, "arrays": specs}).encode()
-    payload = b"".join(chunks)
-    return struct.pack(">I", len(head)) + head + struct.pack(">I", len(payload)) + payload
+    return [struct.pack(">I", len(head)) + head + struct.pack(">I", size), *chunks]
+
+
+def pack(header, arrays):
+    """``frames`` joined into one bytes object."""
+    return b"".join(frames(header, arrays))
+
+
+READ_AHEAD = 1 << 16  # what one read asks for: a whole small message in one syscall
+
+
+def read_exact(buffer, n, read, read_into):
+    """The next ``n`` bytes as a bytearray of their own (a message's arrays are then
+    views of its payload, not copies).
+
+    ``buffer`` (a bytearray) holds what was read ahead and keeps what is left over;
+    ``read(count) -> bytes`` and ``read_into(memoryview) -> int`` read more, and
+    EOFError follows when either gets nothing.
+    """
+    if n > len(buffer) + READ_AHEAD:  # a large payload: straight into its own buffer
+        data = bytearray(n)
+        view, filled = memoryview(data), len(buffer)
+        view[:filled] = buffer
+        buffer.clear()
+        while filled < n:
+            got = read_into(view[filled:])
+            if not got:
+                raise EOFError
+            filled += got
+        return data
+    while len(buffer) < n:
+        chunk = read(READ_AHEAD)
+        if not chunk:
+            raise EOFError
+        buffer += chunk
+    data = buffer[:n]
+    del buffer[:n]
+    return data
+
+
+def write_all(pieces, writev):
+    """Write ``pieces`` (``frames``, or bytes) with ``writev(views) -> count``."""
+    views = [memoryview(p) for p in (pieces if isinstance(pieces, list) else [pieces])]
+    views = [v for v in views if v.nbytes]
+    while views:
+        sent = writev(views[:1024])  # IOV_MAX, the most POSIX lets one writev take
+        while sent:
+            if sent >= views[0].nbytes:
+                sent -= views.pop(0).nbytes
+            else:
+                views[0], sent = views[0][sent:], 0
 
 
 def receive(read_exact, max_payload):
     """Read one message with ``read_exact(n) -> bytes``; returns (header, arrays).
+
+    A payload ``read_exact`` returns as a bytearray is the arrays' memory: each is a
+    writable view of its own part of it, not a copy.
 
     FrameError if it breaks the framing; whatever ``read_exact`` raises passes through.
     """
@@ -76,7 +132,8 @@ def unpack_arrays(specs, payload):
         count = math.prod(shape)  # exact ints: no overflow, and far cheaper than np.prod
         if offset + count * kind.itemsize > len(payload):
             raise FrameError("payload too short")
-        arrays[str(key)] = np.frombuffer(payload, kind, count, offset).reshape(tuple(shape)).copy()
+        array = np.frombuffer(payload, kind, count, offset).reshape(tuple(shape))
+        arrays[str(key)] = array if isinstance(payload, bytearray) else array.copy()
         offset += count * kind.itemsize
     if offset != len(payload):
         raise FrameError("payload too long")

@@ -619,21 +619,13 @@ _UNREAD = {}  # fd -> bytes read ahead: a request in one read, not one per part 
 
 
 def _read_exact(fd, n):
-    buffer = _UNREAD.setdefault(fd, bytearray())
-    while len(buffer) < n:
-        chunk = os.read(fd, max(n - len(buffer), 1 << 16))
-        if not chunk:
-            raise EOFError
-        buffer += chunk
-    data = bytes(buffer[:n])
-    del buffer[:n]
-    return data
+    return wire.read_exact(_UNREAD.setdefault(fd, bytearray()), n,
+                           lambda count: os.read(fd, count),
+                           lambda view: os.readv(fd, [view]))
 
 
-def _write_all(fd, data):
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+def _write_all(fd, pieces):
+    wire.write_all(pieces, lambda views: os.writev(fd, views))
 
 
 def receive(fd):
@@ -641,7 +633,7 @@ def receive(fd):
 
 
 def send(fd, header, arrays=None):
-    _write_all(fd, wire.pack(header, arrays or {}))
+    _write_all(fd, wire.frames(header, arrays or {}))
 
 
 class CappedStream:
