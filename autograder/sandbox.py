@@ -615,6 +615,15 @@ class Sandbox:
                      {f"p{i}": np.asarray(params[name], dtype=np.float64)
                       for i, name in enumerate(names)}, f"setting params {names}")
 
+    def descend(self, model: str, X: Any, y: Any, steps: int, learning_rate: float,
+                what: str) -> Any:
+        """Full-batch gradient descent on the worker's ``model`` with its own loss (see
+        worker.descend): {"steps", "params", "stopped"}, in one request."""
+        arrays: dict[str, np.ndarray] = {}
+        return self.request({"op": "descend", "model": model, "steps": steps,
+                             "learning_rate": learning_rate,
+                             "args": [_arg(X, arrays), _arg(y, arrays)]}, arrays, what)
+
     def get(self, ref: Ref) -> Any:
         return self.request({"op": "get", "ref": list(ref.path)}, None, "reading a value")
 
@@ -731,7 +740,7 @@ def _refs(header: dict) -> set[str]:
             found.add(spec["ref"][0])
         specs.extend(spec.get("seq", []))
         specs.extend(spec.get("map", {}).values())
-    if header.get("op") == "set_params":
+    if header.get("op") in ("set_params", "descend"):
         found.add(header["model"])
     if header.get("op") == "get":
         found.add(header["ref"][0])

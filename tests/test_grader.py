@@ -306,3 +306,41 @@ def test_a_failure_names_its_known_mistake_as_data(gallery, case, test_id, mista
     test = next(t for t in gallery[case].report.tests if t.id == test_id)
     assert test.score == 0 and test.mistake and mistake in test.mistake, (test.mistake,
                                                                           test.output)
+
+
+OVERFIT_CASES = {
+    # name: (old, new in the reference fc_net.py, what the failure must say)
+    "tiny_init": ("scale = np.sqrt(2.0 / fan_in) if weight_scale is None else weight_scale",
+                  "scale = 1e-3", "of 20 training points right, expected 100%"),
+    "grads_miss_a_key": ("        return float(loss), grads",
+                         '        grads.pop("b1", None)\n        return float(loss), grads',
+                         "grads does not have the keys of params"),
+    "grads_transposed": ('        return float(loss), grads',
+                         '        grads["W1"] = grads["W1"].T\n        return float(loss), grads',
+                         "grads['W1']"),
+    "no_tuple": ("        return float(loss), grads", "        return float(loss)",
+                 "expected a tuple"),
+}
+
+
+@pytest.mark.parametrize("case", ["reference", *OVERFIT_CASES])
+def test_the_overfit_check_judges_the_params_gradient_descent_ends_with(tmp_path, case):
+    """FullyConnectedNet_overfit runs its 40 steps in the worker (worker.descend) and
+    judges the params they end with here: a net that cannot learn from its own
+    initialization fails, and so does one whose loss returns the wrong grads, saying
+    what is wrong with them."""
+    from autograder.grade import all_checks, run_checks
+
+    files = reference_files()
+    if case != "reference":
+        old, new, _ = OVERFIT_CASES[case]
+        assert files["fc_net.py"].count(old) == 1
+        files["fc_net.py"] = files["fc_net.py"].replace(old, new)
+    rubric = load_rubric()
+    overfit = [c for c in all_checks(rubric) if c.id == "FullyConnectedNet_overfit"]
+    [(_, passed, output)], _, _ = run_checks(make_submission(tmp_path, files), overfit,
+                                             rubric, rubric.seed)
+    if case == "reference":
+        assert passed and "training accuracy 100% on 20 points" in output
+    else:
+        assert not passed and OVERFIT_CASES[case][2] in output, output
