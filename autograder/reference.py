@@ -7,11 +7,15 @@ anything else might import.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import sys
 import threading
 from functools import cache
 from types import ModuleType
+from typing import Any
+
+import numpy as np
 
 from autograder.paths import SOLUTIONS
 
@@ -51,3 +55,23 @@ def reference() -> dict[str, ModuleType]:
                     sys.modules.pop(name, None)
                 else:
                     sys.modules[name] = module
+
+
+_BUILT: dict[tuple, Any] = {}
+
+
+def net_with(cls: type, params: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    """A reference net ``cls(*args, **kwargs)`` holding float64 copies of ``params``
+    (only the names its own params have).
+
+    The net is built once per constructor call and copied after: its ``__init__``
+    draws initial weights that would be thrown away, and a grade builds a hundred
+    of these nets (a probe's every step builds one).
+    """
+    key = (cls, repr(args), repr(sorted(kwargs.items())))
+    template = _BUILT.get(key)
+    if template is None:
+        template = _BUILT[key] = cls(*args, **kwargs)
+    net = copy.copy(template)
+    net.params = {name: np.array(params[name], dtype=np.float64) for name in template.params}
+    return net

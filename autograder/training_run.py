@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.reference import reference
+from autograder.reference import net_with, reference
 from autograder.settings import optional
 
 METRIC_OF_LOSS = {"softmax": "accuracy", "bce": "accuracy", "mse": "r2"}
@@ -85,9 +85,9 @@ def build(spec: NetSpec, modules: dict[str, ModuleType] | None = None):
 def with_params(spec: NetSpec, params: dict[str, np.ndarray],
                 modules: dict[str, ModuleType] | None = None):
     """The reference net ``spec`` describes, holding float64 copies of ``params``."""
-    net = build(spec, modules)
-    net.params = {name: np.array(params[name], dtype=np.float64) for name in net.params}
-    return net
+    modules = modules or reference()
+    return net_with(getattr(modules[spec.module], spec.name), params, *spec.args,
+                    **spec.kwargs)
 
 
 def r2_score(y: np.ndarray, predictions: np.ndarray) -> float:

@@ -16,6 +16,7 @@ import numpy as np
 from autograder.checks import Check, Context, Failed, array_check, close_check, describe, unpack
 from autograder.checks.layers import GRADIENT_WHAT
 from autograder.checks.net import layer_check_ids, loss_cost_check
+from autograder.reference import net_with
 from autograder.sandbox import Ref
 
 FUNCTION = "FullyConnectedNet"
@@ -46,10 +47,8 @@ def reference_fc(ctx: Context, params: dict[str, np.ndarray], loss: str, reg: fl
     """The reference FullyConnectedNet with (float64 copies of) ``params``."""
     layers = len(params) // 2
     hidden = [params[f"W{i}"].shape[1] for i in range(1, layers)]
-    net = ctx.ref["fc_net"].FullyConnectedNet(params["W1"].shape[0], hidden,
-                                              classes or HEADS[loss], reg=reg, loss=loss)
-    net.params = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
-    return net
+    return net_with(ctx.ref["fc_net"].FullyConnectedNet, params, params["W1"].shape[0], hidden,
+                    classes or HEADS[loss], reg=reg, loss=loss)
 
 
 def _targets(rng: np.random.Generator, loss: str, n: int = N) -> np.ndarray:

@@ -24,6 +24,7 @@ from autograder.checks import (
     unpack,
 )
 from autograder.checks.layers import COST_FACTOR, COST_FLOOR, GRADIENT_WHAT, reference_seconds
+from autograder.reference import net_with
 from autograder.reference import reference as reference_modules
 from autograder.sandbox import CallFailed, Ref
 
@@ -64,9 +65,8 @@ def reference_net(ctx: Context, params: dict[str, np.ndarray], loss: str, reg: f
                   classes: int | None = None):
     """The reference TwoLayerNet with (float64 copies of) ``params`` W1, b1, W2, b2."""
     d, h = params["W1"].shape
-    net = ctx.ref["two_layer_net"].TwoLayerNet(d, h, classes or HEADS[loss], reg=reg, loss=loss)
-    net.params = {name: np.array(params[name], dtype=np.float64) for name in PARAM_NAMES}
-    return net
+    return net_with(ctx.ref["two_layer_net"].TwoLayerNet, params, d, h, classes or HEADS[loss],
+                    reg=reg, loss=loss)
 
 
 def _fixed_nets(ctx: Context, check_id: str, loss: str, reg: float = 0.0):
