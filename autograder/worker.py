@@ -28,6 +28,7 @@ sys.dont_write_bytecode = True
 import ast  # noqa: E402
 import ctypes  # noqa: E402
 import importlib  # noqa: E402
+import importlib.machinery  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
@@ -384,19 +385,35 @@ class ImportGuard:
 
     def find_spec(self, name, path=None, target=None):
         if name in self.local:
-            problem = local_problem(name, self)
+            problem, code, origin = checked_module(name, self)
             if problem:
                 raise ImportError(problem, name=name)
-            return None
+            spec = importlib.machinery.ModuleSpec(name, CompiledModule(code), origin=origin)
+            spec.has_location = True  # __file__, for tracebacks and inspect
+            return spec
         if self.allowed(name):
             return None
         raise ImportError(f"submissions may import only numpy, the standard library and "
                           f"each other; {name!r} is not allowed", name=name)
 
 
-def forbidden_imports(source, guard):
+class CompiledModule:
+    """The loader of a submission module: runs the code its check compiled, so that a
+    file is parsed and compiled once, not once to check it and again to import it."""
+
+    def __init__(self, code):
+        self.code = code
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        exec(self.code, module.__dict__)
+
+
+def forbidden_imports(tree, guard):
     names = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -404,29 +421,32 @@ def forbidden_imports(source, guard):
     return sorted({n for n in names if not guard.allowed(n)})
 
 
-def local_problem(name, guard):
-    """Why submission module ``name`` cannot be used, or None."""
+def checked_module(name, guard):
+    """(why submission module ``name`` cannot be used or None, its code, its path)."""
     path = os.path.join(os.getcwd(), name + ".py")
     try:
         with open(path, "rb") as f:
             raw = f.read()
     except FileNotFoundError:
-        return f"{name}.py is missing from the submission"
+        return f"{name}.py is missing from the submission", None, path
     try:
         source = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        return f"{name}.py is not valid UTF-8 ({error.reason} at byte {error.start})"
+        return (f"{name}.py is not valid UTF-8 ({error.reason} at byte {error.start})", None,
+                path)
     try:
-        compile(source, path, "exec")
+        tree = ast.parse(source, path)
+        code = compile(tree, path, "exec")
     except (SyntaxError, ValueError) as error:
         line = getattr(error, "lineno", None)
         return (f"{name}.py does not compile: {error.__class__.__name__}: "
-                f"{getattr(error, 'msg', error)}" + (f" (line {line})" if line else ""))
-    bad = forbidden_imports(source, guard)
+                f"{getattr(error, 'msg', error)}" + (f" (line {line})" if line else ""), None,
+                path)
+    bad = forbidden_imports(tree, guard)
     if bad:
         return (f"{name}.py imports {', '.join(bad)}: submissions may import only numpy, "
-                f"the standard library and each other")
-    return None
+                f"the standard library and each other"), None, path
+    return None, code, path
 
 
 def load_module(name, guard, loaded):
