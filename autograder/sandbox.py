@@ -616,13 +616,13 @@ class Sandbox:
                       for i, name in enumerate(names)}, f"setting params {names}")
 
     def descend(self, model: str, X: Any, y: Any, steps: int, learning_rate: float,
-                what: str) -> Any:
+                what: str, timeout: float | None = None) -> Any:
         """Full-batch gradient descent on the worker's ``model`` with its own loss (see
         worker.descend): {"steps", "params", "stopped"}, in one request."""
         arrays: dict[str, np.ndarray] = {}
         return self.request({"op": "descend", "model": model, "steps": steps,
                              "learning_rate": learning_rate,
-                             "args": [_arg(X, arrays), _arg(y, arrays)]}, arrays, what)
+                             "args": [_arg(X, arrays), _arg(y, arrays)]}, arrays, what, timeout)
 
     def get(self, ref: Ref) -> Any:
         return self.request({"op": "get", "ref": list(ref.path)}, None, "reading a value")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from gallery_runs import short_rubric
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from submissions import BUGS, buggy_files, inject, reference_files
@@ -112,7 +113,10 @@ def _stub_with(code: str) -> dict[str, str]:
 @pytest.mark.heavy
 def test_nbgrader_points_come_from_the_sandboxed_grader_end_to_end(tmp_path):
     course = tmp_path / "course"
-    assert main(["nbgrader-course", str(course)]) == 0
+    # Short call limits (as the gallery's), so that carol's hang costs 2 s a call, twice
+    # for SandboxGrades and twice for the grade below, not 10 s.
+    rubric = short_rubric(tmp_path)
+    assert main(["nbgrader-course", str(course), "--rubric", str(tmp_path / "rubric.toml")]) == 0
     # Short cell timeout, so the student whose code hangs costs seconds, not minutes.
     with open(course / "nbgrader_config.py", "a") as config:
         config.write("c.Execute.timeout = 20\n")
@@ -152,7 +156,7 @@ def test_nbgrader_points_come_from_the_sandboxed_grader_end_to_end(tmp_path):
         scores = {student: auto(student) for student in students}
     assert len(maxima) == 13 and sum(maxima.values()) == load_rubric().max_score
     for student in students:  # one grade, every channel: exactly what `grade` gives
-        report = grade(course / "submitted" / student / ASSIGNMENT_ID)
+        report = grade(course / "submitted" / student / ASSIGNMENT_ID, rubric)
         expected = dict.fromkeys(maxima, 0.0)
         for test in report.tests:
             expected[f"check_{cell_group(test.function)}"] += test.score
