@@ -152,15 +152,23 @@ def run_local_tests(folder: Path, plugin_dir: Path) -> LocalRun:
     return run
 
 
+# Where a case's grade would mostly wait for time limits that decide nothing its
+# expectations hold it to: the finite-difference nets train for the whole train limit
+# on each of the seven datasets (its training may lose points: test_grade_meaning).
+TRAIN_TIMEOUT = {"hostile/finite_difference_backward": 1.0}
+
+
 def run_gallery(root: Path, rubric: Rubric) -> dict[str, GalleryRun]:
     """Build, run locally and grade every submission under ``root``, a few at a time."""
     (root / "gallery_plugin.py").write_text(PLUGIN, encoding="utf-8")
+    rubrics = {name: dataclasses.replace(rubric, train_timeout=seconds)
+               for name, seconds in TRAIN_TIMEOUT.items()}
 
     def both(item: tuple[int, tuple[str, dict[str, str]]]) -> tuple[str, GalleryRun]:
         number, (name, files) = item
         folder = make_submission(root / f"s{number}", files)
         return name, GalleryRun(name, folder, run_local_tests(folder, root),
-                                grade(folder, rubric))
+                                grade(folder, rubrics.get(name, rubric)))
     # Few at a time: the timing checks on both sides allow 50 times backprop's time, not
     # a machine that is busy with ten submissions at once.
     jobs = max(1, min(4, os.cpu_count() or 2))
