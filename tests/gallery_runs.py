@@ -3,10 +3,11 @@
 The reference, the untouched stubs, each known bug and every folder under
 tests/gallery are each built once per test session, their local tests run
 (``cd assignment && pytest``, as a student runs them, in a process of their
-own) and graded by ``grade`` with the test rubric's short limits. The tests of
-the local tests (test_student_tests.py), of the agreement between local tests
-and grader (test_agreement.py) and of what a grade means (test_grade_meaning.py)
-all read these same runs, so no submission is run or graded twice.
+own, forked from one that imported pytest once: local_pytest_server.py) and
+graded by ``grade`` with the test rubric's short limits. The tests of the local
+tests (test_student_tests.py), of the agreement between local tests and grader
+(test_agreement.py) and of what a grade means (test_grade_meaning.py) all read
+these same runs, so no submission is run or graded twice.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -121,21 +123,41 @@ class GalleryRun:
     report: Report
 
 
-def run_local_tests(folder: Path, plugin_dir: Path) -> LocalRun:
+class LocalPytest:
+    """A ``local_pytest_server`` process: the local tests of one submission after another,
+    each in a fresh fork of a process that has imported pytest and numpy once."""
+
+    def __init__(self, plugin_dir: Path) -> None:
+        # A student's venv has pytest alone: none of the plugins this project's venv holds.
+        env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(plugin_dir),
+                                                           os.environ.get("PYTHONPATH")]))}
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("local_pytest_server.py"))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd="/")
+
+    def run(self, folder: Path, args: list[str], env: dict[str, str], log: Path) -> int | None:
+        """``cd folder && python -m pytest args``: its exit code, None once killed."""
+        request = {"folder": str(folder), "args": args, "env": env, "log": str(log),
+                   "timeout": LOCAL_TIMEOUT}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())["code"]
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def run_local_tests(folder: Path, server: LocalPytest) -> LocalRun:
     """Run the local tests in ``folder`` (the held-out moons test left out)."""
     results = folder.parent / f"{folder.name}.jsonl"
     results.unlink(missing_ok=True)
-    # A student's venv has pytest alone: none of the plugins this project's venv holds.
-    env = {**os.environ, "GALLERY_RESULTS": str(results), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(plugin_dir),
-                                                       os.environ.get("PYTHONPATH")]))}
-    try:
-        done = subprocess.run([sys.executable, "-m", "pytest", "-p", "gallery_plugin",
-                               "-p", "no:cacheprovider", "--deselect", MOONS], cwd=folder,
-                              env=env, capture_output=True, text=True, timeout=LOCAL_TIMEOUT)
-        log = done.stdout[-5000:] + done.stderr[-2000:]
-    except subprocess.TimeoutExpired:
-        log = f"the local tests did not finish within {LOCAL_TIMEOUT} s"
+    output = folder.parent / f"{folder.name}.log"
+    code = server.run(folder, ["-p", "gallery_plugin", "-p", "no:cacheprovider", "--deselect",
+                               MOONS], {"GALLERY_RESULTS": str(results)}, output)
+    log = output.read_text(encoding="utf-8", errors="replace")[-7000:] if code is not None \
+        else f"the local tests did not finish within {LOCAL_TIMEOUT} s"
     run = LocalRun({}, {}, set(), {}, log)
     lines = results.read_text(encoding="utf-8").splitlines() if results.exists() else []
     for record in map(json.loads, lines):
@@ -164,13 +186,22 @@ def run_gallery(root: Path, rubric: Rubric) -> dict[str, GalleryRun]:
     rubrics = {name: dataclasses.replace(rubric, train_timeout=seconds)
                for name, seconds in TRAIN_TIMEOUT.items()}
 
+    servers, made = threading.local(), []
+
     def both(item: tuple[int, tuple[str, dict[str, str]]]) -> tuple[str, GalleryRun]:
         number, (name, files) = item
+        if not hasattr(servers, "one"):  # one per thread: a server runs one at a time
+            servers.one = LocalPytest(root)
+            made.append(servers.one)
         folder = make_submission(root / f"s{number}", files)
-        return name, GalleryRun(name, folder, run_local_tests(folder, root),
+        return name, GalleryRun(name, folder, run_local_tests(folder, servers.one),
                                 grade(folder, rubrics.get(name, rubric)))
     # Few at a time: the timing checks on both sides allow 50 times backprop's time, not
     # a machine that is busy with ten submissions at once.
     jobs = max(1, min(4, os.cpu_count() or 2))
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return dict(pool.map(both, enumerate(submissions())))
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            return dict(pool.map(both, enumerate(submissions())))
+    finally:
+        for server in made:
+            server.close()
