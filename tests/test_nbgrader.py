@@ -184,13 +184,15 @@ def student_python(tmp_path_factory) -> Path:
     ends do not run notebooks).
     """
     base = tmp_path_factory.mktemp("student")
-    subprocess.run([sys.executable, "-m", "venv", str(base / "venv")], check=True, timeout=300)
+    # Without pip of its own (ensurepip costs seconds): this venv's pip fills it.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(base / "venv")],
+                   check=True, timeout=300)
     python = base / "venv" / "bin" / "python"
     wanted = [line.strip() for line in (ASSIGNMENT / "requirements.txt").read_text().splitlines()
               if line.strip() and not line.startswith("#") and line.strip() != "jupyter"]
-    done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-compile", *wanted,
-                           "ipykernel",
-                           "nbclient", "nbformat"], capture_output=True, text=True, timeout=900)
+    done = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
+                           "--no-compile", *wanted, "ipykernel", "nbclient", "nbformat"],
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     return python
 
