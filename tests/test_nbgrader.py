@@ -139,8 +139,9 @@ def test_nbgrader_points_come_from_the_sandboxed_grader_end_to_end(tmp_path):
     # whose code works costs a whole notebook run.)
     carol = inject("sigmoid_backward", "if np.ndim(dout) == 3:\n    while True:\n        pass",
                    base=buggy_files(next(b for b in BUGS if b.name == "affine_dw_transposed")))
-    students = {"carol": carol, "forger": _stub_with(FORGER),
-                "quitter": _stub_with("sys.exit(0)")}
+    # (A submission that exits on import is the gallery's hostile/sys_exit_on_import; a
+    # third student here would cost a notebook run.)
+    students = {"carol": carol, "forger": _stub_with(FORGER)}
     for student, files in students.items():
         _submit(course, student, files)
     _nbgrader(course, "autograde", ASSIGNMENT_ID)
@@ -161,7 +162,7 @@ def test_nbgrader_points_come_from_the_sandboxed_grader_end_to_end(tmp_path):
         for test in report.tests:
             expected[f"check_{cell_group(test.function)}"] += test.score
         assert scores[student] == pytest.approx(expected), student
-    assert set(scores["forger"].values()) == set(scores["quitter"].values()) == {0}
+    assert set(scores["forger"].values()) == {0}
     # One bug and one hang cost their two functions, nothing else.
     broken = ("check_affine_backward", "check_sigmoid_backward")
     assert scores["carol"]["check_sigmoid_backward"] == 0
