@@ -31,7 +31,7 @@ class FrameError(ValueError):
 def frames(header, arrays):
     """``header`` (a dict) and ``arrays`` (name -> ndarray) as one message, in pieces:
     the arrays' own memory, not copies (a large layer's inputs are megabytes), for
-    ``os.writev`` or ``b"".join``."""
+    ``write_all``."""
     specs, chunks, size = [], [], 0
     for key, value in arrays.items():
         value = np.asarray(value, order="C")
@@ -41,11 +41,6 @@ def frames(header, arrays):
             size += value.nbytes
     head = json.dumps({**header, "arrays": specs}).encode()
     return [struct.pack(">I", len(head)) + head + struct.pack(">I", size), *chunks]
-
-
-def pack(header, arrays):
-    """``frames`` joined into one bytes object."""
-    return b"".join(frames(header, arrays))
 
 
 READ_AHEAD = 1 << 16  # what one read asks for: a whole small message in one syscall
