@@ -66,7 +66,8 @@ def net_with(cls: type, params: dict[str, Any], *args: Any, **kwargs: Any) -> An
 
     The net is built once per constructor call and copied after: its ``__init__``
     draws initial weights that would be thrown away, and a grade builds a hundred
-    of these nets (a probe's every step builds one).
+    of these nets (a probe's every step builds one). A shallow copy: besides
+    ``params``, which is replaced, the reference nets hold only immutable settings.
     """
     key = (cls, repr(args), repr(sorted(kwargs.items())))
     template = _BUILT.get(key)

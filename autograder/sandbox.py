@@ -574,12 +574,13 @@ class Sandbox:
              fp_errors: bool = False, **kwargs: Any) -> Any:
         """Call ``module.function`` (or ``$handle.method``) of the submission.
 
-        Arrays are sent as float64 copies, ``Ref`` values stay in the worker,
-        other values go as JSON. With ``keep``, the result also stays in the
-        worker as a handle for ``Ref((keep,))``. With ``echo_args``, returns
-        ``(result, args as they are after the call)``. ``reply=False`` sends
-        no result back (None). ``fp_errors``: numpy overflow, invalid values
-        and division by zero raise FloatingPointError during the call.
+        Arrays are sent with their dtype and shape (the function gets a copy of
+        each), ``Ref`` values stay in the worker, other values go as JSON. With
+        ``keep``, the result also stays in the worker as a handle for
+        ``Ref((keep,))``. With ``echo_args``, returns ``(result, args as they
+        are after the call)``. ``reply=False`` sends no result back (None).
+        ``fp_errors``: numpy overflow, invalid values and division by zero raise
+        FloatingPointError during the call.
         """
         arrays: dict[str, np.ndarray] = {}
         header = {"op": "call", "target": target, "keep": keep, "echo_args": echo_args,

@@ -89,7 +89,8 @@ def write_all(pieces, writev):
 
 
 def receive(read_exact, max_payload):
-    """Read one message with ``read_exact(n) -> bytes``; returns (header, arrays).
+    """Read one message with ``read_exact(n) -> bytes or bytearray``; returns (header,
+    arrays).
 
     A payload ``read_exact`` returns as a bytearray is the arrays' memory: each is a
     writable view of its own part of it, not a copy.
@@ -128,7 +129,10 @@ def unpack_arrays(specs, payload):
         if offset + count * kind.itemsize > len(payload):
             raise FrameError("payload too short")
         array = np.frombuffer(payload, kind, count, offset).reshape(tuple(shape))
-        arrays[str(key)] = array if isinstance(payload, bytearray) else array.copy()
+        # A view where it can be one: a payload of its own, and aligned for numpy (an
+        # array after an odd-sized one is not, and would be slow to compute with).
+        keep = isinstance(payload, bytearray) and array.flags.aligned
+        arrays[str(key)] = array if keep else array.copy()
         offset += count * kind.itemsize
     if offset != len(payload):
         raise FrameError("payload too long")

@@ -436,7 +436,7 @@ def checked_module(name, guard):
                 path)
     try:
         tree = ast.parse(source, path)
-        code = compile(tree, path, "exec")
+        code = compile(tree, path, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as error:
         line = getattr(error, "lineno", None)
         return (f"{name}.py does not compile: {error.__class__.__name__}: "
@@ -574,26 +574,37 @@ def serve(request, arrays, handles, guard, loaded):
 
 
 def descend(model, X, y, steps, learning_rate):
-    """Full-batch gradient descent on ``model`` with its own loss: each step sets
-    ``model.params[k] = params[k] - learning_rate * grads[k]`` (in float64).
+    """Full-batch gradient descent on ``model`` with its own loss, as the grader would
+    drive it call by call: before each step ``model.params[k]`` is set to (a copy of)
+    the descent's own ``params[k]``, which then becomes ``params[k] - learning_rate *
+    grads[k]`` (in float64).
 
     Returns {"steps": steps done, "params": the params, "stopped": None}, or with
-    "stopped": what the loss returned at the first step whose grads do not fit the
-    params (the grader says what is wrong with it). Run here, not as a request per
-    step: the grader judges only the params it ends with.
+    "stopped": what the loss returned at the first step whose grads are not finite
+    arrays of the params' shapes (the grader says what is wrong with them). Run here,
+    not as a request per step: the grader judges only the params it ends with.
     """
     import numpy as np
-    params = model.params
+    start = model.params
+    if not isinstance(start, dict):
+        return {"steps": 0, "params": start, "stopped": None}
+    params = {name: np.array(value, dtype=np.float64) for name, value in start.items()}
     for step in range(steps):
+        current = model.params
+        for name, value in params.items():
+            current[name] = value.copy()
         result = model.loss(X, y)
-        grads = result[1] if isinstance(result, tuple) and len(result) == 2 else None
-        if not (isinstance(params, dict) and isinstance(grads, dict)
-                and set(grads) == set(params)
-                and all(np.shape(grads[k]) == np.shape(params[k]) for k in params)):
+        grads = result[1] if isinstance(result, (tuple, list)) and len(result) == 2 else None
+        if not (isinstance(grads, dict) and set(grads) == set(params)
+                and all(np.shape(grads[k]) == params[k].shape
+                        and np.all(np.isfinite(grads[k])) for k in params)):
             return {"steps": step, "params": params, "stopped": result}
-        for name in list(params):
-            params[name] = (np.asarray(params[name], np.float64)
-                            - learning_rate * np.asarray(grads[name], np.float64))
+        params = {name: value - learning_rate * np.asarray(grads[name], np.float64)
+                  for name, value in params.items()}
+    current = model.params  # where the next descent (or call) starts
+    if isinstance(current, dict):
+        for name, value in params.items():
+            current[name] = value.copy()
     return {"steps": steps, "params": params, "stopped": None}
 
 

@@ -13,13 +13,15 @@ killed after ``timeout`` seconds}. The run's output goes to the file ``log``.
 
 import json
 import os
+import random
 import signal
 import sys
 import time
+import traceback
 
 sys.path.pop(0)  # this file's folder (tests/): nothing a student's run may import from
 
-import numpy  # noqa: F401  (what every local test run imports)
+import numpy.random  # what every local test run imports
 import pytest
 
 
@@ -34,10 +36,16 @@ def run(request):
             os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
             os.dup2(log, 1)
             os.dup2(log, 2)
+            # As random as a new interpreter's: not the server's state, shared by every fork.
+            random.seed()
+            numpy.random.seed()
             code = pytest.main(request["args"])
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(int(code))
+        except BaseException:  # noqa: B036 - whatever stops the run, say what in its log
+            traceback.print_exc()
+            sys.stderr.flush()
         finally:
             os._exit(70)
     deadline = time.monotonic() + request["timeout"]

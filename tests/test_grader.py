@@ -320,6 +320,11 @@ OVERFIT_CASES = {
                          "grads['W1']"),
     "no_tuple": ("        return float(loss), grads", "        return float(loss)",
                  "expected a tuple"),
+    "nan_grads": ("        return float(loss), grads",
+                  '        grads["W1"] = grads["W1"] * np.nan\n        return float(loss), grads',
+                  "grads['W1']"),
+    # Accepted as the other checks accept it: not a failure.
+    "a_list": ("        return float(loss), grads", "        return [float(loss), grads]", None),
 }
 
 
@@ -340,7 +345,31 @@ def test_the_overfit_check_judges_the_params_gradient_descent_ends_with(tmp_path
     overfit = [c for c in all_checks(rubric) if c.id == "FullyConnectedNet_overfit"]
     [(_, passed, output)], _, _ = run_checks(make_submission(tmp_path, files), overfit,
                                              rubric, rubric.seed)
-    if case == "reference":
-        assert passed and "training accuracy 100% on 20 points" in output
+    if case == "reference" or OVERFIT_CASES[case][2] is None:
+        assert passed and "training accuracy 100% on 20 points" in output, output
     else:
         assert not passed and OVERFIT_CASES[case][2] in output, output
+
+
+def test_a_loss_that_hangs_after_its_first_step_costs_about_one_calls_time(tmp_path):
+    """The overfit check's last 39 steps run as one request: their time limit follows the
+    first step's time (with one call's time at least), not 39 calls' time."""
+    import re
+
+    from gallery_runs import rubric_with
+
+    from autograder.grade import all_checks, run_checks
+
+    files = reference_files()
+    old = "        ### BEGIN SOLUTION hint: one loop over the L layers"
+    assert files["fc_net.py"].count(old) == 1
+    files["fc_net.py"] = files["fc_net.py"].replace(
+        old, "        _CALLS.append(1)\n        while len(_CALLS) > 1:\n            pass\n" + old)
+    files["fc_net.py"] += "\n_CALLS = []\n"
+    rubric = rubric_with(tmp_path, call_timeout=1.0)
+    overfit = [c for c in all_checks(rubric) if c.id == "FullyConnectedNet_overfit"]
+    [(_, passed, output)], _, _ = run_checks(make_submission(tmp_path / "s", files), overfit,
+                                             rubric, rubric.seed)
+    seconds = re.search(r"timed out after ([0-9.]+) s", output)
+    assert not passed and seconds, output
+    assert float(seconds.group(1)) < 5, output  # 39 calls' time would be 39 s
