@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -373,3 +374,16 @@ def test_a_loss_that_hangs_after_its_first_step_costs_about_one_calls_time(tmp_p
     seconds = re.search(r"timed out after ([0-9.]+) s", output)
     assert not passed and seconds, output
     assert float(seconds.group(1)) < 5, output  # 39 calls' time would be 39 s
+
+
+@pytest.mark.parametrize("chosen", [{}, {"OMP_NUM_THREADS": "3"}])
+def test_the_grading_process_uses_one_blas_thread_unless_the_caller_chose(chosen):
+    """Importing the package (the command line does it first) sets one BLAS thread before
+    numpy is imported; a thread count the caller set is left as it is."""
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    env = {k: v for k, v in os.environ.items() if k not in names} | chosen
+    done = subprocess.run([sys.executable, "-c", "import autograder, os; print([os.environ.get(n)"
+                           f" for n in {names!r}])"], capture_output=True, text=True, env=env,
+                          timeout=60, cwd=SOLUTIONS.parent)
+    expected = [chosen.get(n) for n in names] if chosen else ["1", "1", "1"]
+    assert done.stdout.strip() == str(expected), done.stderr
