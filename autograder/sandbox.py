@@ -663,7 +663,9 @@ def _start_worker(env: dict[str, str]) -> tuple[ForkedWorker | None, str]:
                 _zygote = None
             if _zygote is None and _zygote_problem is None:
                 try:
-                    _zygote = Zygote(_worker_command("zygote"), _clean_env(Path("/")))
+                    # Workers' folders are made in the temporary folder: reachable too.
+                    _zygote = Zygote(_worker_command("zygote"), _clean_env(Path("/")),
+                                     [*_readable_paths(), tempfile.gettempdir()])
                 except ZygoteUnusable as error:
                     _zygote_problem = str(error)
             zygote = _zygote

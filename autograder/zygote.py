@@ -34,7 +34,10 @@ class ZygoteUnusable(RuntimeError):
 class Zygote:
     """A running zygote; ``fork`` gives a new worker process. Safe to share between threads."""
 
-    def __init__(self, command: list[str], env: dict[str, str], timeout: float = 30.0) -> None:
+    def __init__(self, command: list[str], env: dict[str, str], cover: list[str],
+                 timeout: float = 30.0) -> None:
+        """Start it; ``cover``: the paths its workers must reach when the grader runs as
+        root (worker.cover_once), made reachable once here rather than in each worker."""
         self._lock = threading.Lock()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
@@ -62,6 +65,15 @@ class Zygote:
                                  f"numpy, not 1")
         self._socket.settimeout(10.0)
         self.pid = self._process.pid
+        try:
+            covered = self._ask({"op": "cover", "paths": cover})
+        except ZygoteUnusable:
+            self.close()
+            raise
+        if "error" in covered:
+            self.close()
+            raise ZygoteUnusable(f"it could not make Python reachable for its workers "
+                                 f"({str(covered['error'])[:200]})")
 
     @property
     def alive(self) -> bool:

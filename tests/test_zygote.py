@@ -114,4 +114,28 @@ def test_a_zygote_with_threads_is_refused():
     # Without the one-BLAS-thread setting, numpy's OpenBLAS starts a thread pool at import.
     env = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
     with pytest.raises(ZygoteUnusable, match="threads"):
-        Zygote(sandbox._worker_command("zygote"), env).close()
+        Zygote(sandbox._worker_command("zygote"), env, []).close()
+
+
+def _python_behind_a_closed_folder() -> bool:
+    """Whether some folder above this Python is closed to other users (a venv in /root)."""
+    folder = os.path.dirname(os.path.realpath(sandbox.sys.executable))
+    while folder != "/":
+        if not os.stat(folder).st_mode & 0o001:
+            return True
+        folder = os.path.dirname(folder)
+    return False
+
+
+def test_as_root_the_zygote_makes_python_reachable_once_for_all_its_workers():
+    # As root, a worker switches to a uid of its own, which needs a way into a Python
+    # kept in /root: about two hundred bind mounts. The zygote makes them once.
+    with sandbox.Sandbox(SOLUTIONS, sandbox.Limits()) as box:
+        box.call("layers.relu_forward", np.array([-1.0, 2.0]))
+        text = "; ".join(box.protections)
+    _zygote_pid(box.protections)
+    if os.geteuid() == 0 and _python_behind_a_closed_folder():
+        assert "folders the zygote covered" in text, text
+        assert "covered folders" not in text, text  # the worker did not cover them again
+    else:  # nothing to cover: no worker claims it
+        assert "covered" not in text, text
