@@ -244,10 +244,10 @@ def test_a_corrupt_dataset_stops_grade_before_grading_with_exit_2(monkeypatch, c
     ("affine_forward_values = 2", "affine_forward_values = inf", "affine_forward_values.points"),
     ("call_timeout = 10.0", "call_timeout = inf", "[limits].call_timeout"),
     ("memory_mb = 1024", "memory_mb = 1000000000000", "[limits].memory_mb"),
-    ("learning_rate = 0.8", "learning_rate = nan", "[training].learning_rate"),
-    ("learning_rate = 0.8", "learning_rate = -0.1", "[training].learning_rate"),
+    ("learning_rate = 1.2", "learning_rate = nan", "[training].learning_rate"),
+    ("learning_rate = 1.2", "learning_rate = -0.1", "[training].learning_rate"),
     ("batch_size = 64", "batch_size = 0", "[training].batch_size"),
-    ("num_epochs = 30", "num_epochs = 0", "[training].num_epochs"),
+    ("num_epochs = 15", "num_epochs = 0", "[training].num_epochs"),
     ("hidden_dim = 32", "hidden_dim = -3", "[training].hidden_dim"),
 ])
 def test_a_rubric_value_out_of_bounds_is_exit_2_naming_the_key_for_grader_and_data_tool(
