@@ -60,6 +60,22 @@ def reference() -> dict[str, ModuleType]:
 _BUILT: dict[tuple, Any] = {}
 
 
+def _template(cls: type, args: tuple, kwargs: dict[str, Any]) -> Any:
+    key = (cls, repr(args), repr(sorted(kwargs.items())))
+    template = _BUILT.get(key)
+    if template is None:
+        template = _BUILT[key] = cls(*args, **kwargs)
+        for value in template.params.values():  # never computed with: net_with copies
+            value.setflags(write=False)
+    return template
+
+
+def initial_params(cls: type, *args: Any, **kwargs: Any) -> dict[str, np.ndarray]:
+    """The params a reference net ``cls(*args, **kwargs)`` starts with, read-only, drawn
+    once per constructor call (its seed makes them the same every time)."""
+    return dict(_template(cls, args, kwargs).params)
+
+
 def net_with(cls: type, params: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
     """A reference net ``cls(*args, **kwargs)`` holding float64 copies of ``params``
     (only the names its own params have).
@@ -69,10 +85,7 @@ def net_with(cls: type, params: dict[str, Any], *args: Any, **kwargs: Any) -> An
     of these nets (a probe's every step builds one). A shallow copy: besides
     ``params``, which is replaced, the reference nets hold only immutable settings.
     """
-    key = (cls, repr(args), repr(sorted(kwargs.items())))
-    template = _BUILT.get(key)
-    if template is None:
-        template = _BUILT[key] = cls(*args, **kwargs)
+    template = _template(cls, args, kwargs)
     net = copy.copy(template)
     net.params = {name: np.array(params[name], dtype=np.float64) for name in template.params}
     return net

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.reference import initial_params as reference_initial_params
 from autograder.reference import net_with, reference
 from autograder.settings import optional
 
@@ -80,6 +81,15 @@ def build(spec: NetSpec, modules: dict[str, ModuleType] | None = None):
     """The reference net ``spec`` describes, with its own initial weights."""
     modules = modules or reference()
     return getattr(modules[spec.module], spec.name)(*spec.args, **spec.kwargs)
+
+
+def initial_params(spec: NetSpec, modules: dict[str, ModuleType] | None = None
+                   ) -> dict[str, np.ndarray]:
+    """The initial weights of the reference net ``spec`` describes (read-only: drawn
+    once per grading process, from the spec's seed)."""
+    modules = modules or reference()
+    return reference_initial_params(getattr(modules[spec.module], spec.name), *spec.args,
+                                    **spec.kwargs)
 
 
 def with_params(spec: NetSpec, params: dict[str, np.ndarray],

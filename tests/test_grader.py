@@ -387,3 +387,34 @@ def test_the_grading_process_uses_one_blas_thread_unless_the_caller_chose(chosen
                           timeout=60, cwd=SOLUTIONS.parent)
     expected = [chosen.get(n) for n in names] if chosen else ["1", "1", "1"]
     assert done.stdout.strip() == str(expected), done.stderr
+
+
+def test_a_large_input_is_drawn_once_per_seed_and_no_check_can_change_it():
+    # Every submission of a batch gets the same large inputs: drawn once, read-only after.
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from autograder.checks import Context
+    from autograder.reference import initial_params
+
+    draws = []
+
+    def draw(rng):
+        draws.append(1)
+        return rng.standard_normal(3), {"W": (rng.standard_normal(2),)}
+
+    first, second = (Context(SimpleNamespace(), seed).fixed("test/large", draw)
+                     for seed in (1, 1))
+    assert first is second and len(draws) == 1
+    other = Context(SimpleNamespace(), 2).fixed("test/large", draw)
+    assert len(draws) == 2 and not np.array_equal(other[0], first[0])
+    for array in (first[0], first[1]["W"][0]):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 0.0
+    from autograder.reference import reference
+    params = initial_params(reference()["two_layer_net"].TwoLayerNet, 4, 3, 2, seed=0)
+    assert params["W1"] is initial_params(reference()["two_layer_net"].TwoLayerNet, 4, 3, 2,
+                                          seed=0)["W1"]
+    with pytest.raises(ValueError, match="read-only"):
+        params["W1"][0, 0] = 1.0

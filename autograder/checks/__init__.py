@@ -76,6 +76,22 @@ class Check:
                              f"{'needs' if self.kind in HYGIENE else 'cannot have'} awarded_if")
 
 
+_FIXED: dict[tuple[int, str], Any] = {}
+
+
+def read_only(value: Any) -> Any:
+    """``value`` with every array in it (in tuples, lists and dict values) made read-only."""
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            read_only(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            read_only(item)
+    return value
+
+
 class Context:
     """What a check works with: the sandbox, seeded randomness, the reference, verdicts.
 
@@ -105,6 +121,16 @@ class Context:
     def rng(self, check_id: str) -> np.random.Generator:
         """Randomness for one check: the same for a check whatever ran before it."""
         return np.random.default_rng([self.seed, zlib.crc32(check_id.encode())])
+
+    def fixed(self, key: str, make: Callable[[np.random.Generator], Any]) -> Any:
+        """``make(self.rng(key))``, made once per grading process and seed: a large
+        input drawn from the rubric's seed, with what the reference computes from it,
+        is the same for every submission of a batch. ``key`` names one draw (one
+        ``make``); the arrays in what it returns are read-only."""
+        index = (self.seed, key)
+        if index not in _FIXED:
+            _FIXED[index] = read_only(make(self.rng(key)))
+        return _FIXED[index]
 
     @property
     def ref(self) -> dict[str, ModuleType]:

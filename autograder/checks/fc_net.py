@@ -18,7 +18,7 @@ import numpy as np
 from autograder.checks import Check, Context, Failed, array_check, close_check, describe, unpack
 from autograder.checks.layers import GRADIENT_WHAT
 from autograder.checks.net import layer_check_ids, loss_cost_check
-from autograder.reference import net_with
+from autograder.reference import initial_params, net_with
 from autograder.sandbox import Ref
 
 FUNCTION = "FullyConnectedNet"
@@ -197,10 +197,10 @@ COST = (64, 256, (256, 256), 10)  # N, D, hidden_dims, C of the net whose loss i
 
 def _cost(ctx: Context) -> None:
     n, d, hidden, classes = COST
-    rng = ctx.rng("fc_cost")
-    params = ctx.ref["fc_net"].FullyConnectedNet(d, list(hidden), classes, reg=0.1,
-                                                 seed=0).params
-    X, y = rng.standard_normal((n, d)), rng.integers(0, classes, size=n)
+    params = initial_params(ctx.ref["fc_net"].FullyConnectedNet, d, list(hidden), classes,
+                            reg=0.1, seed=0)
+    X, y = ctx.fixed("fc_cost", lambda rng: (rng.standard_normal((n, d)),
+                                             rng.integers(0, classes, size=n)))
     _build(ctx, "fc_cost", "softmax", d, hidden, classes, reg=0.1, seed=0)
     loss_cost_check(ctx, f"{FUNCTION}.loss", "fc_cost", params,
                     reference_fc(ctx, params, "softmax", 0.1, classes), X, y,

@@ -160,9 +160,12 @@ def reference_seconds(key: tuple, function: Callable, *args: object) -> float:
 
 def _backprop_cost(spec: LayerSpec, ctx: Context, check_id: str) -> None:
     """Failed unless the backward of a large layer takes about what backprop takes."""
-    inputs = spec.draw_large(ctx.rng(f"{check_id}/large"))
-    out, reference_cache = _reference_forward(ctx, spec, inputs)
-    dout = np.ones_like(out)
+    def draw(rng: np.random.Generator) -> tuple:
+        inputs = spec.draw_large(rng)
+        out, reference_cache = _reference_forward(ctx, spec, inputs)
+        return inputs, reference_cache, np.ones_like(out)
+
+    inputs, reference_cache, dout = ctx.fixed(f"{check_id}/large", draw)
     backward = getattr(ctx.ref["layers"], spec.backward)
     seconds = reference_seconds((spec.backward, *(x.shape for x in inputs)), backward,
                                 dout, reference_cache)

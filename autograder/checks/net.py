@@ -24,7 +24,7 @@ from autograder.checks import (
     unpack,
 )
 from autograder.checks.layers import COST_FACTOR, COST_FLOOR, GRADIENT_WHAT, reference_seconds
-from autograder.reference import net_with
+from autograder.reference import initial_params, net_with
 from autograder.reference import reference as reference_modules
 from autograder.sandbox import CallFailed, Ref
 
@@ -235,11 +235,11 @@ def _net_cost(ctx: Context, check_id: str, loss: str) -> None:
     """Failed unless loss(X, y) of a 256-wide net takes about what backprop takes."""
     n, d, h, classes = NET_COST
     classes = classes if loss == "softmax" else 2
-    rng = ctx.rng(f"{check_id}/large")
-    params = ctx.ref["two_layer_net"].TwoLayerNet(d, h, classes, loss=loss, reg=0.1,
-                                                  seed=0).params
-    X, y = rng.standard_normal((n, d)), rng.integers(0, classes, size=n)
     handle = f"{check_id}/large"
+    params = initial_params(ctx.ref["two_layer_net"].TwoLayerNet, d, h, classes, loss=loss,
+                            reg=0.1, seed=0)
+    X, y = ctx.fixed(handle, lambda rng: (rng.standard_normal((n, d)),
+                                          rng.integers(0, classes, size=n)))
     _build(ctx, handle, loss, d, h, classes, reg=0.1, seed=0)
     loss_cost_check(ctx, "TwoLayerNet.loss", handle, params,
                     reference_net(ctx, params, loss, reg=0.1, classes=classes), X, y,
@@ -275,8 +275,8 @@ def _initial_loss(ctx: Context) -> str | None:
     rng = ctx.rng("TwoLayerNet_initial_loss")
     notes = []
     for loss, classes in (("softmax", 10), ("bce", 2)):
-        params = ctx.ref["two_layer_net"].TwoLayerNet(20, 30, classes, weight_scale=1e-3,
-                                                      loss=loss, seed=0).params
+        params = initial_params(ctx.ref["two_layer_net"].TwoLayerNet, 20, 30, classes,
+                                weight_scale=1e-3, loss=loss, seed=0)
         _build(ctx, "initial", loss, 20, 30, classes)
         ctx.sandbox.set_params("initial", params)
         X = rng.standard_normal((100, 20))

@@ -278,7 +278,7 @@ def training_check(rule: Any, timeout: float, needs: tuple[str, ...] = ()) -> Ch
         data = load_dataset(rule.name)
         handle = f"train_{rule.name}"
         spec = training_run.net_spec(hp, data)
-        start = training_run.build(spec, ctx.ref).params
+        start = training_run.initial_params(spec, ctx.ref)
         ctx.sandbox.call(spec.target, *spec.args, keep=handle, reply=False, **spec.kwargs)
         ctx.sandbox.set_params(handle, start)
         ctx.sandbox.call("two_layer_net.train", Ref((handle,)), data["X_train"],
