@@ -598,9 +598,13 @@ def serve(request, arrays, handles, guard, loaded):
         result = ProbeModel({k: v.copy() for k, v in arrays.items()})
     elif op == "set_params":
         params = handles[request["model"]].params
-        for i, name in enumerate(request["params"]):
-            params[name] = arrays[f"p{i}"].copy()
+        for name, key in request["params"]:
+            params[name] = arrays[key].copy()
         result = None
+    elif op == "seq":  # several requests as one, in order: the reply is the last one's
+        result = None
+        for part in request["requests"]:
+            result = serve(part, arrays, handles, guard, loaded)
     elif op == "get":
         result = resolve({"ref": request["ref"]}, arrays, handles)
     elif op == "descend":

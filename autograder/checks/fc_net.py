@@ -38,10 +38,14 @@ def _shapes(loss: str, d: int, hidden: tuple[int, ...], classes: int
 
 
 def _build(ctx: Context, handle: str, loss: str, d: int = D, hidden: tuple[int, ...] = HIDDEN,
-           classes: int | None = None, reg: float = 0.0, **kwargs) -> Ref:
-    ctx.sandbox.call("fc_net.FullyConnectedNet", d, list(hidden), classes or HEADS[loss],
-                     reg=reg, loss=loss, keep=handle, reply=False, **kwargs)
-    return Ref((handle,))
+           classes: int | None = None, reg: float = 0.0,
+           params: dict[str, np.ndarray] | None = None, read: tuple | None = None,
+           **kwargs) -> Any:
+    """The submission's FullyConnectedNet, kept as ``handle``, with ``params`` if given;
+    the value at ``read`` beneath it, if given (Sandbox.build)."""
+    return ctx.sandbox.build("fc_net.FullyConnectedNet", d, list(hidden),
+                             classes or HEADS[loss], keep=handle, params=params, read=read,
+                             reg=reg, loss=loss, **kwargs)
 
 
 def reference_fc(ctx: Context, params: dict[str, np.ndarray], loss: str, reg: float = 0.0,
@@ -66,8 +70,7 @@ def _fixed(ctx: Context, check_id: str, loss: str, reg: float = 0.0,
     params = {name: rng.uniform(0.2, 0.8, shape) * rng.choice([-1.0, 1.0], shape)
               for name, shape in _shapes(loss, D, hidden, HEADS[loss]).items()}
     handle = f"{check_id}_{loss}_{len(hidden)}"
-    _build(ctx, handle, loss, hidden=hidden, reg=reg)
-    ctx.sandbox.set_params(handle, params)
+    _build(ctx, handle, loss, hidden=hidden, reg=reg, params=params)
     X = rng.standard_normal((N, D))
     return Ref((handle,)), reference_fc(ctx, params, loss, reg), X, _targets(rng, loss)
 
@@ -87,8 +90,7 @@ INIT_HINT = ("initialization: with weight_scale=None draw each Wi with standard 
 def _init_params(ctx: Context, handle: str, loss: str, hidden: tuple[int, ...] = INIT_HIDDEN,
                  **kwargs) -> dict[str, np.ndarray]:
     classes = HEADS[loss]
-    _build(ctx, handle, loss, INIT_D, hidden, classes, **kwargs)
-    params = ctx.sandbox.get(Ref((handle, "params")))
+    params = _build(ctx, handle, loss, INIT_D, hidden, classes, read=("params",), **kwargs)
     what = f"hidden_dims={list(hidden)}, loss={loss!r}"
     if not isinstance(params, dict):
         raise Failed(f"{FUNCTION}.__init__: params is {describe(params)}, expected a dict of "
@@ -201,7 +203,7 @@ def _cost(ctx: Context) -> None:
                             reg=0.1, seed=0)
     X, y = ctx.fixed("fc_cost", lambda rng: (rng.standard_normal((n, d)),
                                              rng.integers(0, classes, size=n)))
-    _build(ctx, "fc_cost", "softmax", d, hidden, classes, reg=0.1, seed=0)
+    _build(ctx, "fc_cost", "softmax", d, hidden, classes, reg=0.1, params=params, seed=0)
     loss_cost_check(ctx, f"{FUNCTION}.loss", "fc_cost", params,
                     reference_fc(ctx, params, "softmax", 0.1, classes), X, y,
                     f"D={d}, hidden_dims={list(hidden)}")

@@ -9,6 +9,7 @@ place of failed ones) on a broken layer.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -46,10 +47,14 @@ def _shapes(loss: str, d: int = D, h: int = H, classes: int | None = None
 
 
 def _build(ctx: Context, handle: str, loss: str, d: int = D, h: int = H,
-           classes: int | None = None, reg: float = 0.0, **kwargs) -> Ref:
-    ctx.sandbox.call("two_layer_net.TwoLayerNet", d, h, classes or HEADS[loss], reg=reg,
-                     loss=loss, keep=handle, reply=False, **kwargs)
-    return Ref((handle,))
+           classes: int | None = None, reg: float = 0.0,
+           params: dict[str, np.ndarray] | None = None, read: tuple | None = None,
+           **kwargs) -> Any:
+    """The submission's TwoLayerNet, kept as ``handle``, with ``params`` if given; the
+    value at ``read`` beneath it, if given (Sandbox.build)."""
+    return ctx.sandbox.build("two_layer_net.TwoLayerNet", d, h, classes or HEADS[loss],
+                             keep=handle, params=params, read=read, reg=reg, loss=loss,
+                             **kwargs)
 
 
 def _params(rng: np.random.Generator, loss: str) -> dict[str, np.ndarray]:
@@ -73,8 +78,7 @@ def _fixed_nets(ctx: Context, check_id: str, loss: str, reg: float = 0.0):
     """The submission's net and the reference net, both with the same drawn parameters."""
     rng = ctx.rng(f"{check_id}/{loss}")
     params = _params(rng, loss)
-    _build(ctx, check_id, loss, reg=reg)
-    ctx.sandbox.set_params(check_id, params)
+    _build(ctx, check_id, loss, reg=reg, params=params)
     X = rng.standard_normal((N, D))
     y = rng.integers(0, HEADS[loss], size=N)
     return Ref((check_id,)), reference_net(ctx, params, loss, reg), X, y
@@ -89,9 +93,7 @@ INIT_HINT = ("initialization: with weight_scale=None draw W1 with standard devia
 
 def _init_params(ctx: Context, handle: str, loss: str, **kwargs) -> dict[str, np.ndarray]:
     classes = INIT_C if loss == "softmax" else 2
-    ctx.sandbox.call("two_layer_net.TwoLayerNet", INIT_D, INIT_H, classes, loss=loss,
-                     keep=handle, reply=False, **kwargs)
-    params = ctx.sandbox.get(Ref((handle, "params")))
+    params = _build(ctx, handle, loss, INIT_D, INIT_H, classes, read=("params",), **kwargs)
     if not isinstance(params, dict):
         raise Failed(f"TwoLayerNet.__init__: params is {describe(params)}, expected a dict of "
                      f"arrays.")
@@ -213,12 +215,11 @@ NET_COST = (64, 256, 256, 10)  # N, D, H, C of the net whose backward is timed
 
 def loss_cost_check(ctx: Context, function: str, handle: str, params: dict[str, np.ndarray],
                     reference, X: np.ndarray, y: np.ndarray, size: str) -> None:
-    """Failed unless the submission's net ``handle`` (built, parameters not yet set) runs
+    """Failed unless the submission's net ``handle`` (built with ``params``) runs
     loss(X, y) in about the time the ``reference`` net with ``params`` takes."""
     shapes = tuple(value.shape for value in params.values())
     seconds = reference_seconds((function, size, X.shape, *shapes), reference.loss, X, y)
     budget = min(max(COST_FACTOR * seconds, COST_FLOOR), ctx.sandbox.limits.call_timeout)
-    ctx.sandbox.set_params(handle, params)
     held = ctx.sandbox.hold(f"{handle}/data", X, y)
     try:
         ctx.sandbox.timed_call(f"${handle}.loss", held[0], held[1], timeout=budget)
@@ -240,7 +241,7 @@ def _net_cost(ctx: Context, check_id: str, loss: str) -> None:
                             reg=0.1, seed=0)
     X, y = ctx.fixed(handle, lambda rng: (rng.standard_normal((n, d)),
                                           rng.integers(0, classes, size=n)))
-    _build(ctx, handle, loss, d, h, classes, reg=0.1, seed=0)
+    _build(ctx, handle, loss, d, h, classes, reg=0.1, params=params, seed=0)
     loss_cost_check(ctx, "TwoLayerNet.loss", handle, params,
                     reference_net(ctx, params, loss, reg=0.1, classes=classes), X, y,
                     f"D={d}, H={h}")
@@ -277,8 +278,7 @@ def _initial_loss(ctx: Context) -> str | None:
     for loss, classes in (("softmax", 10), ("bce", 2)):
         params = initial_params(ctx.ref["two_layer_net"].TwoLayerNet, 20, 30, classes,
                                 weight_scale=1e-3, loss=loss, seed=0)
-        _build(ctx, "initial", loss, 20, 30, classes)
-        ctx.sandbox.set_params("initial", params)
+        _build(ctx, "initial", loss, 20, 30, classes, params=params)
         X = rng.standard_normal((100, 20))
         y = rng.integers(0, classes, size=100)
         value, _ = unpack("TwoLayerNet.loss", ctx.sandbox.call("$initial.loss", X, y),

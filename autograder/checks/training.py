@@ -279,8 +279,7 @@ def training_check(rule: Any, timeout: float, needs: tuple[str, ...] = ()) -> Ch
         handle = f"train_{rule.name}"
         spec = training_run.net_spec(hp, data)
         start = training_run.initial_params(spec, ctx.ref)
-        ctx.sandbox.call(spec.target, *spec.args, keep=handle, reply=False, **spec.kwargs)
-        ctx.sandbox.set_params(handle, start)
+        ctx.sandbox.build(spec.target, *spec.args, keep=handle, params=start, **spec.kwargs)
         ctx.sandbox.call("two_layer_net.train", Ref((handle,)), data["X_train"],
                          data["y_train"], timeout=timeout, reply=False,
                          **training_run.train_arguments(hp))
