@@ -22,7 +22,8 @@ Prints numbers only; it never asserts a timing. Five measurements, one run:
 4. ``backprop-hw batch -j 1`` over C copies of the reference, as a command
    (grader, zygote and workers: the command's whole CPU), divided by C, and
    over C/4 copies: the difference over the 3C/4 more is what one more
-   submission costs (the goal's measure: start-up and report excluded); and,
+   submission costs (the goal's measure: start-up and report excluded; N rounds
+   of both, alternating, the least CPU of each counting); and,
    as a peer in the same run, run_batch in this process over the same copies
    with workers forked from the zygote and with a fresh interpreter each.
 5. The peer grader: ``nbgrader autograde`` of the course ``backprop-hw
@@ -256,9 +257,11 @@ def few_copies(copies: int) -> int:
     return max(1, copies // 4)
 
 
-def bench_reference_copies(rubric: Rubric, copies: int) -> dict[str, Sample]:
-    """``backprop-hw batch -j 1`` over ``copies`` copies of the reference; run_batch in this
-    process over the same with the zygote and without (a fresh interpreter per worker)."""
+def bench_reference_copies(rubric: Rubric, copies: int, rounds: int) -> dict[str, Sample]:
+    """``backprop-hw batch -j 1`` over ``copies`` copies of the reference and over
+    few_copies(copies), ``rounds`` times each, alternating (the least CPU of each counts:
+    the least disturbed); run_batch in this process over the same copies with the zygote
+    and without (a fresh interpreter per worker)."""
     from submissions import make_submission, reference_files
     samples = {}
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
@@ -267,10 +270,13 @@ def bench_reference_copies(rubric: Rubric, copies: int) -> dict[str, Sample]:
             make_submission(subs / f"ref{i:03d}", reference_files())
             if i < few_copies(copies):
                 make_submission(few / f"ref{i:03d}", reference_files())
-        for name, folder in (("command", subs), ("command_few", few)):
-            samples[name], _ = command(backprop_hw("batch", str(folder), "--out",
-                                                   str(Path(tmp) / f"out-{name}"), "-j", "1"),
-                                       ROOT)
+        for round_ in range(rounds):
+            for name, folder in (("command", subs), ("command_few", few)):
+                out = Path(tmp) / f"out-{name}-{round_}"  # a fresh one: nothing to resume
+                sample, _ = command(backprop_hw("batch", str(folder), "--out", str(out),
+                                                "-j", "1"), ROOT)
+                if name not in samples or sample.cpu < samples[name].cpu:
+                    samples[name] = sample
         with open(os.devnull, "w") as devnull:
             for zygote in (True, False):
                 limits = dataclasses.replace(rubric.limits, zygote=zygote)
@@ -414,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
               for jobs in jobs_list)  # the fastest round of each: the least disturbed
     speedup = j1.wall / j2.wall
 
-    ref = bench_reference_copies(rubric, copies)
+    ref = bench_reference_copies(rubric, copies, rounds)
     per = {name: sample.cpu / copies for name, sample in ref.items()}
     few = few_copies(copies)
     extra = (ref["command"].cpu - ref["command_few"].cpu) / max(copies - few, 1)
@@ -426,7 +432,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {what:<46} {per[name]:.3f} CPU-s and {sample.wall / copies:.3f} s wall per "
               f"submission (other processes: {others_text(sample)} cores)")
     print(f"  the command over {few} copies instead: {ref['command_few'].cpu:.2f} CPU-s; one "
-          f"more submission costs {extra:.3f} CPU-s")
+          f"more submission costs {extra:.3f} CPU-s (the least CPU of {rounds} round(s) "
+          f"each)")
     print(f"  fresh / zygote = {per['fresh'] / per['zygote']:.2f}x CPU per submission")
 
     peer = bench_nbgrader(peers) if peers else {}
