@@ -329,7 +329,7 @@ class Sandbox:
 
     def _start(self) -> None:
         self._stop()
-        self._workdir = Path(tempfile.mkdtemp(prefix="backprop-hw-"))
+        self._workdir = Path(tempfile.mkdtemp(prefix="backprop-hw-", dir=_workers_folder()))
         budget = MAX_COPIED_BYTES  # a folder of many large files is not copied whole
         for path in sorted(self.submission.iterdir())[:MAX_COPIED_FILES]:
             if path.suffix == ".py" and budget > 0:
@@ -662,6 +662,17 @@ _zygote: Zygote | None = None
 _zygote_problem: str | None = None  # why no zygote can run here: not tried again
 
 
+@cache
+def _workers_folder() -> str:
+    """The folder this process makes its workers' folders in, inside the temporary folder:
+    other users may pass through it, not list it. The zygote makes it (and nothing else
+    of the temporary folder) reachable for the workers' uids."""
+    folder = tempfile.mkdtemp(prefix="backprop-hw-workers-")
+    os.chmod(folder, 0o711)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def _start_worker(env: dict[str, str]) -> tuple[ForkedWorker | None, str]:
     """A worker forked from the shared zygote (started, or restarted, when needed);
     (None, why not) where there can be none."""
@@ -675,9 +686,8 @@ def _start_worker(env: dict[str, str]) -> tuple[ForkedWorker | None, str]:
                 _zygote = None
             if _zygote is None and _zygote_problem is None:
                 try:
-                    # Workers' folders are made in the temporary folder: reachable too.
                     _zygote = Zygote(_worker_command("zygote"), _clean_env(Path("/")),
-                                     [*_readable_paths(), tempfile.gettempdir()])
+                                     [*_readable_paths(), _workers_folder()])
                 except ZygoteUnusable as error:
                     _zygote_problem = str(error)
             zygote = _zygote

@@ -148,10 +148,17 @@ def cover_once(paths):
     global COVERED_BY_ZYGOTE
     if os.geteuid() != 0 or not isinstance(paths, list):
         return {"covered": 0}
-    closed = _closed_folders([str(p) for p in paths])
+    paths = [str(p) for p in paths]
+    closed = _closed_folders(paths)
+    covered = [p for p in paths if p in closed]  # a cover would hide what is made in it later
+    if covered:
+        return {"error": f"{covered[0]} is itself closed to other users"}
     problem = _reach_through(closed, paths) if closed else None
     if problem:
         return {"error": problem}
+    lost = [p for p in paths if not os.path.exists(p)]
+    if lost:
+        return {"error": f"{lost[0]} is not reachable once covered"}
     COVERED_BY_ZYGOTE = len(closed)
     return {"covered": len(closed)}
 
@@ -459,7 +466,11 @@ def imported_modules(code):
         before = [None, None]  # the two instructions before this one
         for instruction in dis.get_instructions(code):
             if instruction.opcode == IMPORT_NAME and instruction.argval:
-                level = before[0].argval if before[0] is not None else 0
+                # Relative only when the level is plainly a constant: anything else (an
+                # EXTENDED_ARG before a constant's large index) counts as absolute.
+                loads_level = before[0] is not None and before[0].opname in (
+                    "LOAD_CONST", "LOAD_SMALL_INT")
+                level = before[0].argval if loads_level else 0
                 if not (type(level) is int and level > 0):
                     names.append(instruction.argval)
             before = [before[1], instruction]
@@ -811,13 +822,13 @@ def serve_worker():
     CONFIG.update(config)
     CHANNEL.update(request=request_fd, response=response_fd)
     config["_resp_fd"] = response_fd
-    os.chdir(config["workdir"])
-    output = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    # Raw writes to fds 1 and 2 vanish; prints go, capped, to output.txt (CappedStream).
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
     try:
+        os.chdir(config["workdir"])
+        output = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # Raw writes to fds 1 and 2 vanish; prints go, capped, to output.txt (CappedStream).
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
         lock_in(config)
     except Exception as error:  # the grader's problem, not the submission's: say what
         send(response_fd, {"fatal": f"{type(error).__name__}: {error}"})

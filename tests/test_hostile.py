@@ -93,6 +93,10 @@ def _cases() -> list[Case]:
         Case("imports_scipy_inside_a_function",
              inject("relu_backward", "if dout is None:\n    from scipy import special  # noqa"),
              LAYER_FUNCTIONS, "imports scipy: submissions may import only numpy"),
+        Case("imports_scipy_after_300_constants",  # its import's arguments need EXTENDED_ARG
+             inject("relu_backward", "if dout is None:\n" + "".join(
+                 f"    t{i} = {i}.5\n" for i in range(300)) + "    from scipy import special"),
+             LAYER_FUNCTIONS, "imports scipy: submissions may import only numpy"),
         Case("imports_torch_at_run_time",
              inject("train", "__import__('tor' + 'ch')", "two_layer_net.py"),
              ("train",), "'torch' is not allowed"),
