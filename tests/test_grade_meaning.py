@@ -323,3 +323,10 @@ def test_the_sklearn_cheat_earns_nothing_even_without_landlock(tmp_path, rubric,
     tests = by_id(report)
     for test_id in TRAINING:
         assert tests[test_id].score == 0, describe(tests[test_id])
+
+
+def test_a_train_that_never_decays_its_learning_rate_is_told_so(gallery):
+    # The replay without lr_decay runs only once the check has failed: it must still run.
+    test = by_id(gallery["near_miss/train_ignores_lr_decay"].report)["train_sgd"]
+    assert "likely mistake: lr_decay is not applied after each epoch" in test.output, \
+        describe(test)

@@ -198,14 +198,21 @@ def _train_sgd(timeout: float):
                          "parameter with -learning_rate times its gradient.")
         grouped = _epochs(steps)
         expected = _replay(ctx, grouped)
-        no_decay = _replay(ctx, grouped, decay=False)
         setting = (f"{PROBE['n']} examples, batch_size {PROBE['batch_size']}, "
                    f"{PROBE['num_epochs']} epochs, lr_decay {PROBE['lr_decay']}")
-        return "; ".join(close_check(
-            "train", f"params[{name!r}] after training ({setting})", final[name],
-            expected[name], what="the documented minibatch SGD's on the same batches",
-            mistakes={"lr_decay is not applied after each epoch": no_decay[name]})
-            for name in PARAM_NAMES)
+
+        def compare(no_decay: dict[str, np.ndarray] | None) -> str:
+            return "; ".join(close_check(
+                "train", f"params[{name!r}] after training ({setting})", final[name],
+                expected[name], what="the documented minibatch SGD's on the same batches",
+                mistakes=no_decay and {"lr_decay is not applied after each epoch":
+                                       no_decay[name]})
+                for name in PARAM_NAMES)
+
+        try:
+            return compare(None)
+        except Failed:  # which known mistake it is: replayed only for a failure
+            return compare(_replay(ctx, grouped, decay=False))
     return run
 
 
