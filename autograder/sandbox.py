@@ -203,6 +203,8 @@ class _Reader:
         os.set_blocking(fd, False)
 
     def read_exact(self, n: int, deadline: float) -> bytearray:
+        if n <= len(self._buffer):  # read ahead already: no syscall, nothing to wait for
+            return wire.read_exact(self._buffer, n, None, None)
         return wire.read_exact(
             self._buffer, n, lambda count: _when_ready(self.fd, lambda: os.read(self.fd, count),
                                                        select.POLLIN, deadline),

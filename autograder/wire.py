@@ -113,6 +113,17 @@ def receive(read_exact, max_payload):
     return header, unpack_arrays(header.get("arrays", []), payload)
 
 
+_DTYPES = {}  # the numeric dtype strings seen, and their dtypes: a message holds several arrays
+
+
+def _numeric_dtype(name):
+    """The dtype named ``name`` if it is a plain number type, else None."""
+    kind = _DTYPES.get(name) if isinstance(name, str) else None
+    if kind is None and isinstance(name, str) and _NUMERIC_DTYPE.fullmatch(name):
+        kind = _DTYPES[name] = np.dtype(name)
+    return kind
+
+
 def unpack_arrays(specs, payload):
     """The arrays ``specs`` describes, read from ``payload``; FrameError if they do not fit."""
     arrays, offset = {}, 0
@@ -120,11 +131,10 @@ def unpack_arrays(specs, payload):
         if not (isinstance(spec, list) and len(spec) == 3):
             raise FrameError("unreadable array")
         key, dtype, shape = spec
-        if not (isinstance(dtype, str) and _NUMERIC_DTYPE.fullmatch(dtype)
-                and isinstance(shape, list)
-                and all(isinstance(n, int) and n >= 0 for n in shape)):
+        kind = _numeric_dtype(dtype)
+        if kind is None or not (isinstance(shape, list)
+                                and all(isinstance(n, int) and n >= 0 for n in shape)):
             raise FrameError("unreadable array")
-        kind = np.dtype(dtype)
         count = math.prod(shape)  # exact ints: no overflow, and far cheaper than np.prod
         if offset + count * kind.itemsize > len(payload):
             raise FrameError("payload too short")
