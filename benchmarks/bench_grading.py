@@ -23,7 +23,8 @@ Prints numbers only; it never asserts a timing. Five measurements, one run:
    (grader, zygote and workers: the command's whole CPU), divided by C, and
    over C/4 copies: the difference over the 3C/4 more is what one more
    submission costs (the goal's measure: start-up and report excluded; N rounds
-   of both, alternating, the least CPU of each counting); and,
+   of both, alternating, the least CPU of each counting; also in units of the
+   training peer, timed between them, as this machine's speed drifts); and,
    as a peer in the same run, run_batch in this process over the same copies
    with workers forked from the zygote and with a fresh interpreter each.
 5. The peer grader: ``nbgrader autograde`` of the course ``backprop-hw
@@ -271,6 +272,11 @@ def bench_reference_copies(rubric: Rubric, copies: int, rounds: int) -> dict[str
             if i < few_copies(copies):
                 make_submission(few / f"ref{i:03d}", reference_files())
         for round_ in range(rounds):
+            # The training peer, between the commands: this machine's speed drifts by tens
+            # of percent within minutes, so the cost is also given in units of it.
+            peer = min(bench_training(rubric, 3)[0], key=lambda sample: sample.cpu)
+            if "peer" not in samples or peer.cpu < samples["peer"].cpu:
+                samples["peer"] = peer
             for name, folder in (("command", subs), ("command_few", few)):
                 out = Path(tmp) / f"out-{name}-{round_}"  # a fresh one: nothing to resume
                 sample, _ = command(backprop_hw("batch", str(folder), "--out", str(out),
@@ -433,7 +439,8 @@ def main(argv: list[str] | None = None) -> int:
               f"submission (other processes: {others_text(sample)} cores)")
     print(f"  the command over {few} copies instead: {ref['command_few'].cpu:.2f} CPU-s; one "
           f"more submission costs {extra:.3f} CPU-s (the least CPU of {rounds} round(s) "
-          f"each)")
+          f"each), {extra / ref['peer'].cpu:.2f}x the training peer timed between them "
+          f"({ref['peer'].cpu:.3f} s)")
     print(f"  fresh / zygote = {per['fresh'] / per['zygote']:.2f}x CPU per submission")
 
     peer = bench_nbgrader(peers) if peers else {}
@@ -469,7 +476,8 @@ def main(argv: list[str] | None = None) -> int:
          f"(fresh)"),
         ("  one more submission", f"{extra:.3f} CPU-s",
          f"<= {GOAL_BATCH_CPU:g}: {'met' if extra <= GOAL_BATCH_CPU else 'NOT met'} "
-         f"({copies} vs {few} copies)"),
+         f"({copies} vs {few} copies; {extra / ref['peer'].cpu:.2f}x the training peer "
+         f"timed between them)"),
     ]
     if peer:
         rows.append((f"nbgrader autograde, {peers} subs", f"{nb:.3f} CPU-s/sub",
