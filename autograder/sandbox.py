@@ -509,9 +509,10 @@ class Sandbox:
         try:
             if self.on_callback is None:
                 raise ValueError(f"{_clean(name, 40)} cannot be called here")
+            args = [decode(item, payload) for item in raw]
             with np.errstate(all="ignore"):
-                result = self.on_callback(name, [decode(item, payload) for item in raw])
-            reply = {"ok": True, "result": _arg(result, arrays)}
+                result = self.on_callback(name, args)
+            reply = {"ok": True, "result": _arg(result, arrays, tuple(args))}
         except Exception as error:  # refused or impossible: the submission's call raises
             arrays = {}
             reply = {"ok": False, "error": _clean(str(error), 300)}
@@ -742,17 +743,24 @@ def _kill(pid: int) -> None:
             pass
 
 
-def _arg(value: Any, arrays: dict[str, np.ndarray]) -> dict:
+def _arg(value: Any, arrays: dict[str, np.ndarray], echoes: tuple = ()) -> dict:
+    """``value`` as a descriptor, its arrays added to ``arrays``; in a callback's reply,
+    an array that *is* one of the call's arguments ``echoes`` goes back as a reference
+    to it (wire.CALLBACK_ARGS)."""
     if isinstance(value, Ref):
         return {"ref": list(value.path)}
     if isinstance(value, np.ndarray):
+        for index, arg in enumerate(echoes):
+            if value is arg:
+                return {"ref": [wire.CALLBACK_ARGS, index]}
         key = f"a{len(arrays)}"
         arrays[key] = value
         return {"array": key}
     if isinstance(value, (tuple, list)):
-        return {"seq": [_arg(item, arrays) for item in value], "type": type(value).__name__}
+        return {"seq": [_arg(item, arrays, echoes) for item in value],
+                "type": type(value).__name__}
     if isinstance(value, dict):
-        return {"map": {str(k): _arg(v, arrays) for k, v in value.items()}}
+        return {"map": {str(k): _arg(v, arrays, echoes) for k, v in value.items()}}
     if isinstance(value, np.generic):
         return {"json": value.item()}
     return {"json": value}

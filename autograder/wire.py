@@ -43,6 +43,10 @@ def frames(header, arrays):
     return [struct.pack(">I", len(head)) + head + struct.pack(">I", size), *chunks]
 
 
+# In a callback's reply, {"ref": [CALLBACK_ARGS, i]} is the call's own argument i, handed
+# back (a forward's cache): the very object the submission passed, not a copy sent back.
+CALLBACK_ARGS = "$args"
+
 READ_AHEAD = 1 << 16  # what one read asks for: a whole small message in one syscall
 
 

@@ -418,3 +418,20 @@ def test_a_large_input_is_drawn_once_per_seed_and_no_check_can_change_it():
                                           seed=0)["W1"]
     with pytest.raises(ValueError, match="read-only"):
         params["W1"][0, 0] = 1.0
+
+
+def test_a_reference_layer_hands_back_the_submissions_own_inputs_in_its_cache(tmp_path):
+    # As the real layer would (and without sending them back): the cache is (x, w, b).
+    from autograder.reference_calls import call_reference_layer
+    from autograder.sandbox import Sandbox
+    (tmp_path / "layers.py").write_text("def affine_forward(x, w, b):\n    raise ValueError\n")
+    (tmp_path / "probe.py").write_text(
+        "import numpy as np\nimport layers\n\n\ndef cache_is_inputs():\n"
+        "    x, w, b = np.ones((2, 3)), np.ones((3, 4)), np.zeros(4)\n"
+        "    out, cache = layers.affine_forward(x, w, b)\n"
+        "    return float(cache[0] is x and cache[1] is w and cache[2] is b), out\n")
+    with Sandbox(tmp_path, load_rubric().limits) as box:
+        box.use_reference_layers(("affine_forward", "affine_backward"), False)
+        box.on_callback = call_reference_layer
+        same, out = box.call("probe.cache_is_inputs")
+    assert same == 1.0 and out.tolist() == [[3.0] * 4] * 2
