@@ -777,11 +777,8 @@ def _call_header(target: str, args: tuple, kwargs: dict[str, Any],
 def _set_params_header(model: str, params: dict[str, np.ndarray],
                        arrays: dict[str, np.ndarray]) -> dict:
     """model.params[name] = a float64 copy of each value, in the worker."""
-    pairs = []
-    for name, value in params.items():
-        key = f"a{len(arrays)}"
-        arrays[key] = np.asarray(value, dtype=np.float64)
-        pairs.append([name, key])
+    pairs = [[name, _arg(np.asarray(value, dtype=np.float64), arrays)["array"]]
+             for name, value in params.items()]
     return {"op": "set_params", "model": model, "params": pairs}
 
 

@@ -77,27 +77,26 @@ def train_arguments(hyper: dict[str, Any], shuffle_seed: int | None = None) -> d
             "seed": hyper["shuffle_seed"] if shuffle_seed is None else shuffle_seed}
 
 
+def _reference_class(spec: NetSpec, modules: dict[str, ModuleType] | None) -> type:
+    return getattr((modules or reference())[spec.module], spec.name)
+
+
 def build(spec: NetSpec, modules: dict[str, ModuleType] | None = None):
     """The reference net ``spec`` describes, with its own initial weights."""
-    modules = modules or reference()
-    return getattr(modules[spec.module], spec.name)(*spec.args, **spec.kwargs)
+    return _reference_class(spec, modules)(*spec.args, **spec.kwargs)
 
 
 def initial_params(spec: NetSpec, modules: dict[str, ModuleType] | None = None
                    ) -> dict[str, np.ndarray]:
     """The initial weights of the reference net ``spec`` describes (read-only: drawn
     once per grading process, from the spec's seed)."""
-    modules = modules or reference()
-    return reference_initial_params(getattr(modules[spec.module], spec.name), *spec.args,
-                                    **spec.kwargs)
+    return reference_initial_params(_reference_class(spec, modules), *spec.args, **spec.kwargs)
 
 
 def with_params(spec: NetSpec, params: dict[str, np.ndarray],
                 modules: dict[str, ModuleType] | None = None):
     """The reference net ``spec`` describes, holding float64 copies of ``params``."""
-    modules = modules or reference()
-    return net_with(getattr(modules[spec.module], spec.name), params, *spec.args,
-                    **spec.kwargs)
+    return net_with(_reference_class(spec, modules), params, *spec.args, **spec.kwargs)
 
 
 def r2_score(y: np.ndarray, predictions: np.ndarray) -> float:

@@ -122,8 +122,10 @@ _DTYPES = {}  # the numeric dtype strings seen, and their dtypes: a message hold
 
 def _numeric_dtype(name):
     """The dtype named ``name`` if it is a plain number type, else None."""
-    kind = _DTYPES.get(name) if isinstance(name, str) else None
-    if kind is None and isinstance(name, str) and _NUMERIC_DTYPE.fullmatch(name):
+    if not isinstance(name, str):
+        return None
+    kind = _DTYPES.get(name)
+    if kind is None and _NUMERIC_DTYPE.fullmatch(name):
         kind = _DTYPES[name] = np.dtype(name)
     return kind
 

@@ -142,24 +142,30 @@ def test_as_root_the_zygote_makes_python_reachable_once_for_all_its_workers():
         assert "covered" not in text, text
 
 
-def test_workers_reach_their_folders_when_the_temporary_folder_is_closed_to_other_users(
-        tmp_path, monkeypatch):
-    # pytest's tmp_path lies in /tmp/pytest-of-<user>, a folder only its owner may enter.
-    closed = tmp_path / "tmp"
-    closed.mkdir(mode=0o700)
-    monkeypatch.setattr(tempfile, "tempdir", str(closed))
+@pytest.fixture
+def temporary_folder(tmp_path, monkeypatch):
+    """The temporary folder a new zygote and its workers' folders will use: a folder
+    in pytest's tmp_path, which lies in /tmp/pytest-of-<user>, a folder only its owner
+    may enter. The next test gets a zygote and a workers' folder of its own again."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
     sandbox.stop_zygote()
     sandbox._workers_folder.cache_clear()
-    try:
-        with sandbox.Sandbox(SOLUTIONS, sandbox.Limits()) as box:
-            out = box.call("layers.relu_forward", np.array([-1.0, 2.0]))
-            protections = list(box.protections)
-        assert np.array_equal(out[0], [0.0, 2.0])
-        _zygote_pid(protections)  # forked from a zygote that could cover it, not fresh
-        assert sandbox._workers_folder().startswith(str(closed) + "/")
-    finally:
-        sandbox.stop_zygote()
-        sandbox._workers_folder.cache_clear()
+    yield folder
+    sandbox.stop_zygote()
+    sandbox._workers_folder.cache_clear()
+
+
+def test_workers_reach_their_folders_when_the_temporary_folder_is_closed_to_other_users(
+        temporary_folder):
+    temporary_folder.chmod(0o700)
+    with sandbox.Sandbox(SOLUTIONS, sandbox.Limits()) as box:
+        out = box.call("layers.relu_forward", np.array([-1.0, 2.0]))
+        protections = list(box.protections)
+    assert np.array_equal(out[0], [0.0, 2.0])
+    _zygote_pid(protections)  # forked from a zygote that could cover it, not fresh
+    assert sandbox._workers_folder().startswith(str(temporary_folder) + "/")
 
 
 def test_a_zygote_asked_to_cover_a_folder_that_is_itself_closed_is_refused():
@@ -176,20 +182,19 @@ def test_a_zygote_asked_to_cover_a_folder_that_is_itself_closed_is_refused():
         with pytest.raises(ZygoteUnusable, match="itself closed to other users"):
             Zygote(sandbox._worker_command("zygote"), env, [inside, closed]).close()
         Zygote(sandbox._worker_command("zygote"), env, [inside]).close()  # beneath it: fine
+        # A path that is not there once covered is refused too.
+        with pytest.raises(ZygoteUnusable, match="not reachable once covered"):
+            Zygote(sandbox._worker_command("zygote"), env, [inside, closed + "-gone"]).close()
     finally:
         os.rmdir(inside)
         os.rmdir(closed)
 
 
-
 def test_as_root_without_landlock_a_worker_sees_nothing_else_of_a_hidden_temporary_folder(
-        tmp_path, monkeypatch):
+        tmp_path, temporary_folder):
     # Only the folder the workers' folders are made in is made reachable, not all of it.
-    # pytest's tmp_path lies in /tmp/pytest-of-<user>, a folder only its owner may enter.
-    closed = tmp_path / "tmp"
-    closed.mkdir()
-    closed.chmod(0o755)  # open itself: reachable once what is above it is covered
-    other = closed / "other.txt"
+    temporary_folder.chmod(0o755)  # open itself: reachable once what is above it is covered
+    other = temporary_folder / "other.txt"
     other.write_text("another program's file")
     other.chmod(0o644)
     submission = tmp_path / "submission"
@@ -197,14 +202,7 @@ def test_as_root_without_landlock_a_worker_sees_nothing_else_of_a_hidden_tempora
     (submission / "layers.py").write_text(
         "def probe(path):\n    try:\n        open(path).read()\n        return 1.0\n"
         "    except OSError:\n        return 0.0\n")
-    monkeypatch.setattr(tempfile, "tempdir", str(closed))
-    sandbox.stop_zygote()
-    sandbox._workers_folder.cache_clear()
-    try:
-        with sandbox.Sandbox(submission, sandbox.Limits(landlock=False)) as box:
-            readable = box.call("layers.probe", str(other))
-    finally:
-        sandbox.stop_zygote()
-        sandbox._workers_folder.cache_clear()
+    with sandbox.Sandbox(submission, sandbox.Limits(landlock=False)) as box:
+        readable = box.call("layers.probe", str(other))
     # Not root: the worker runs as this user, and Landlock (off here) is what keeps it out.
     assert readable == (0.0 if os.geteuid() == 0 else 1.0)
