@@ -352,6 +352,39 @@ def test_the_overfit_check_judges_the_params_gradient_descent_ends_with(tmp_path
         assert not passed and OVERFIT_CASES[case][2] in output, output
 
 
+SHUFFLE_CASES = {
+    # name: (old, new in the reference train, what the failure must say)
+    "never_shuffled": ("        order = rng.permutation(n)\n", "        order = np.arange(n)\n",
+                       "never shuffled"),
+    "same_order_every_epoch": ("        order = rng.permutation(n)\n",
+                               "        order = np.random.default_rng(seed).permutation(n)\n",
+                               "every epoch uses the same order"),
+    "global_rng": ("        order = rng.permutation(n)\n",
+                   "        order = np.random.permutation(n)\n",
+                   "two runs with the same seed end with different parameters"),
+}
+
+
+@pytest.mark.parametrize("case", ["reference", *SHUFFLE_CASES])
+def test_the_sgd_check_names_a_shuffle_that_is_missing_repeated_or_unseeded(tmp_path, case):
+    """The probe's epochs (at least two) show each of these shuffle mistakes."""
+    from autograder.grade import all_checks, run_checks
+
+    files = reference_files()
+    if case != "reference":
+        old, new, _ = SHUFFLE_CASES[case]
+        assert files["two_layer_net.py"].count(old) == 1
+        files["two_layer_net.py"] = files["two_layer_net.py"].replace(old, new)
+    rubric = load_rubric()
+    sgd = [c for c in all_checks(rubric) if c.id == "train_sgd"]
+    [(_, passed, output)], _, _ = run_checks(make_submission(tmp_path, files), sgd, rubric,
+                                             rubric.seed)
+    if case == "reference":
+        assert passed, output
+    else:
+        assert not passed and SHUFFLE_CASES[case][2] in output, output
+
+
 def test_a_loss_that_hangs_after_its_first_step_costs_about_one_calls_time(tmp_path):
     """The overfit check's last 39 steps run as one request: their time limit follows the
     first step's time (with one call's time at least), not 39 calls' time."""
