@@ -309,6 +309,22 @@ def test_a_failure_names_its_known_mistake_as_data(gallery, case, test_id, mista
                                                                           test.output)
 
 
+def run_one_check(tmp_path: Path, check_id: str, file: str,
+                  change: tuple[str, str] | None) -> tuple[bool, str]:
+    """(passed, output) of one check on the reference with ``change`` (old, new) in ``file``."""
+    from autograder.grade import all_checks, run_checks
+
+    files = reference_files()
+    if change is not None:
+        assert files[file].count(change[0]) == 1
+        files[file] = files[file].replace(*change)
+    rubric = load_rubric()
+    checks = [c for c in all_checks(rubric) if c.id == check_id]
+    [(_, passed, output)], _, _ = run_checks(make_submission(tmp_path, files), checks, rubric,
+                                             rubric.seed)
+    return passed, output
+
+
 OVERFIT_CASES = {
     # name: (old, new in the reference fc_net.py, what the failure must say)
     "tiny_init": ("scale = np.sqrt(2.0 / fan_in) if weight_scale is None else weight_scale",
@@ -335,17 +351,8 @@ def test_the_overfit_check_judges_the_params_gradient_descent_ends_with(tmp_path
     judges the params they end with here: a net that cannot learn from its own
     initialization fails, and so does one whose loss returns the wrong grads, saying
     what is wrong with them."""
-    from autograder.grade import all_checks, run_checks
-
-    files = reference_files()
-    if case != "reference":
-        old, new, _ = OVERFIT_CASES[case]
-        assert files["fc_net.py"].count(old) == 1
-        files["fc_net.py"] = files["fc_net.py"].replace(old, new)
-    rubric = load_rubric()
-    overfit = [c for c in all_checks(rubric) if c.id == "FullyConnectedNet_overfit"]
-    [(_, passed, output)], _, _ = run_checks(make_submission(tmp_path, files), overfit,
-                                             rubric, rubric.seed)
+    change = OVERFIT_CASES[case][:2] if case != "reference" else None
+    passed, output = run_one_check(tmp_path, "FullyConnectedNet_overfit", "fc_net.py", change)
     if case == "reference" or OVERFIT_CASES[case][2] is None:
         assert passed and "training accuracy 100% on 20 points" in output, output
     else:
@@ -368,17 +375,8 @@ SHUFFLE_CASES = {
 @pytest.mark.parametrize("case", ["reference", *SHUFFLE_CASES])
 def test_the_sgd_check_names_a_shuffle_that_is_missing_repeated_or_unseeded(tmp_path, case):
     """The probe's epochs (at least two) show each of these shuffle mistakes."""
-    from autograder.grade import all_checks, run_checks
-
-    files = reference_files()
-    if case != "reference":
-        old, new, _ = SHUFFLE_CASES[case]
-        assert files["two_layer_net.py"].count(old) == 1
-        files["two_layer_net.py"] = files["two_layer_net.py"].replace(old, new)
-    rubric = load_rubric()
-    sgd = [c for c in all_checks(rubric) if c.id == "train_sgd"]
-    [(_, passed, output)], _, _ = run_checks(make_submission(tmp_path, files), sgd, rubric,
-                                             rubric.seed)
+    change = SHUFFLE_CASES[case][:2] if case != "reference" else None
+    passed, output = run_one_check(tmp_path, "train_sgd", "two_layer_net.py", change)
     if case == "reference":
         assert passed, output
     else:
