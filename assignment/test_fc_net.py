@@ -232,7 +232,7 @@ def test_fc_regression_gradients_match_numeric(fc):
 
 @pytest.mark.grades("FullyConnectedNet.loss")
 def test_fc_loss_is_as_fast_as_backprop(fc):
-    n, d, hidden, classes = 64, 256, [256, 256], 10
+    n, d, hidden, classes = 64, 128, [128, 128], 10
     rng = np.random.default_rng(11)
     dims = [d, *hidden, classes]
     params = {}
