@@ -590,20 +590,25 @@ class Sandbox:
         return self.request(header, arrays, f"calling {target.lstrip('$')}", timeout)
 
     def build(self, target: str, *args: Any, keep: str,
-              params: dict[str, np.ndarray] | None = None, read: tuple | None = None,
+              params: dict[str, np.ndarray] | None = None,
+              then: tuple[str, tuple, dict[str, Any]] | None = None,
+              read: tuple | None = None, timeout: float | None = None,
               **kwargs: Any) -> Any:
         """Make a model ``target(*args, **kwargs)`` in the worker and keep it as ``keep``;
-        then set its ``params`` (as set_params) if given, and return the value at
-        ``Ref((keep, *read))`` if ``read`` is given. One request: a grade builds
-        about fifty nets."""
+        then set its ``params`` (as set_params) if given, make the call ``then``
+        (target, args, kwargs; its result stays in the worker) if given, and return the
+        value at ``Ref((keep, *read))`` if ``read`` is given. One request, under
+        ``timeout``: a grade builds about fifty nets, and trains seven of them."""
         arrays: dict[str, np.ndarray] = {}
         parts = [_call_header(target, args, kwargs, arrays, keep=keep, reply=False)]
         if params is not None:
             parts.append(_set_params_header(keep, params, arrays))
+        if then is not None:
+            parts.append(_call_header(then[0], then[1], then[2], arrays, reply=False))
         if read is not None:
             parts.append({"op": "get", "ref": [keep, *read]})
         return self.request({"op": "seq", "requests": parts, "reply": read is not None},
-                            arrays, f"calling {target}")
+                            arrays, f"calling {(then or (target,))[0].lstrip('$')}", timeout)
 
     def timed_call(self, target: str, *args: Any, timeout: float) -> float:
         """Seconds one call takes, measured here; its result is not sent back."""

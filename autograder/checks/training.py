@@ -286,12 +286,12 @@ def training_check(rule: Any, timeout: float, needs: tuple[str, ...] = ()) -> Ch
         handle = f"train_{rule.name}"
         spec = training_run.net_spec(hp, data)
         start = training_run.initial_params(spec, ctx.ref)
-        ctx.sandbox.build(spec.target, *spec.args, keep=handle, params=start, **spec.kwargs)
-        ctx.sandbox.call("two_layer_net.train", Ref((handle,)), data["X_train"],
-                         data["y_train"], timeout=timeout, reply=False,
-                         **training_run.train_arguments(hp))
+        trained = ctx.sandbox.build(
+            spec.target, *spec.args, keep=handle, params=start, read=("params",),
+            then=("two_layer_net.train", (Ref((handle,)), data["X_train"], data["y_train"]),
+                  training_run.train_arguments(hp)), timeout=timeout, **spec.kwargs)
         shapes = {name: value.shape for name, value in start.items()}
-        params = _checked_params("train", ctx.sandbox.get(Ref((handle, "params"))), shapes)
+        params = _checked_params("train", trained, shapes)
         if all(np.array_equal(params[k], start[k]) for k in start):
             raise Failed(f"train: on {rule.name} model.params did not change from their "
                          f"initial values: train must update the net's parameters.")
