@@ -596,8 +596,8 @@ class Sandbox:
               **kwargs: Any) -> Any:
         """Make a model ``target(*args, **kwargs)`` in the worker and keep it as ``keep``;
         then set its ``params`` (as set_params) if given, make the call ``then``
-        (target, args, kwargs; its result stays in the worker) if given, and return the
-        value at ``Ref((keep, *read))`` if ``read`` is given. One request, under
+        (target, args, kwargs) if given, and return the value at ``Ref((keep, *read))``
+        if ``read`` is given, else the result of ``then``, if given. One request, under
         ``timeout``: a grade builds about fifty nets, and trains seven of them."""
         arrays: dict[str, np.ndarray] = {}
         parts = [_call_header(target, args, kwargs, arrays, keep=keep, reply=False)]
@@ -607,7 +607,8 @@ class Sandbox:
             parts.append(_call_header(then[0], then[1], then[2], arrays, reply=False))
         if read is not None:
             parts.append({"op": "get", "ref": [keep, *read]})
-        return self.request({"op": "seq", "requests": parts, "reply": read is not None},
+        reply = read is not None or then is not None  # a seq replies with its last part
+        return self.request({"op": "seq", "requests": parts, "reply": reply},
                             arrays, f"calling {(then or (target,))[0].lstrip('$')}", timeout)
 
     def timed_call(self, target: str, *args: Any, timeout: float) -> float:

@@ -19,7 +19,6 @@ from autograder.checks import Check, Context, Failed, array_check, close_check, 
 from autograder.checks.layers import GRADIENT_WHAT
 from autograder.checks.net import layer_check_ids, loss_cost_check
 from autograder.reference import initial_params, net_with
-from autograder.sandbox import Ref
 
 FUNCTION = "FullyConnectedNet"
 N, D, K = 6, 4, 2
@@ -40,12 +39,13 @@ def _shapes(loss: str, d: int, hidden: tuple[int, ...], classes: int
 def _build(ctx: Context, handle: str, loss: str, d: int = D, hidden: tuple[int, ...] = HIDDEN,
            classes: int | None = None, reg: float = 0.0,
            params: dict[str, np.ndarray] | None = None, read: tuple | None = None,
-           **kwargs) -> Any:
+           then: tuple | None = None, **kwargs) -> Any:
     """The submission's FullyConnectedNet, kept as ``handle``, with ``params`` if given;
-    the value at ``read`` beneath it, if given (Sandbox.build)."""
+    the value at ``read`` beneath it, or the result of the call ``then``, if given
+    (Sandbox.build)."""
     return ctx.sandbox.build("fc_net.FullyConnectedNet", d, list(hidden),
                              classes or HEADS[loss], keep=handle, params=params, read=read,
-                             reg=reg, loss=loss, **kwargs)
+                             then=then, reg=reg, loss=loss, **kwargs)
 
 
 def reference_fc(ctx: Context, params: dict[str, np.ndarray], loss: str, reg: float = 0.0,
@@ -63,21 +63,27 @@ def _targets(rng: np.random.Generator, loss: str, n: int = N) -> np.ndarray:
     return rng.integers(0, HEADS[loss], size=n)
 
 
-def _fixed(ctx: Context, check_id: str, loss: str, reg: float = 0.0,
-           hidden: tuple[int, ...] = HIDDEN):
-    """The submission's net and the reference net with the same drawn parameters, X, y."""
+def _fixed(ctx: Context, check_id: str, loss: str, method: str, reg: float = 0.0,
+           hidden: tuple[int, ...] = HIDDEN, labels: bool = False):
+    """What the submission's net gives for ``method(X)`` (``method(X, y)`` with
+    ``labels``), and the reference net, X and y: both nets with the same drawn
+    parameters. The net is built and asked in one request."""
     rng = ctx.rng(f"{check_id}/{loss}/{len(hidden)}")
     params = {name: rng.uniform(0.2, 0.8, shape) * rng.choice([-1.0, 1.0], shape)
               for name, shape in _shapes(loss, D, hidden, HEADS[loss]).items()}
     handle = f"{check_id}_{loss}_{len(hidden)}"
-    _build(ctx, handle, loss, hidden=hidden, reg=reg, params=params)
     X = rng.standard_normal((N, D))
-    return Ref((handle,)), reference_fc(ctx, params, loss, reg), X, _targets(rng, loss)
+    y = _targets(rng, loss)
+    got = _build(ctx, handle, loss, hidden=hidden, reg=reg, params=params,
+                 then=(f"${handle}.{method}", (X, y) if labels else (X,), {}))
+    return got, reference_fc(ctx, params, loss, reg), X, y
 
 
-def _call_loss(ctx: Context, net: Ref, X: np.ndarray, y: np.ndarray) -> tuple:
-    return unpack(f"{FUNCTION}.loss", ctx.sandbox.call(f"${net.path[0]}.loss", X, y),
-                  ("loss", "grads"))
+def _loss_of(ctx: Context, check_id: str, loss: str, hidden: tuple[int, ...] = HIDDEN):
+    """(loss, grads) the submission's net returns for loss(X, y) with reg > 0, and the
+    reference net, X and y (as ``_fixed``)."""
+    got, reference, X, y = _fixed(ctx, check_id, loss, "loss", REG, hidden, labels=True)
+    return unpack(f"{FUNCTION}.loss", got, ("loss", "grads")), reference, X, y
 
 
 # -- __init__ -------------------------------------------------------------------
@@ -141,8 +147,7 @@ def _outputs(ctx: Context) -> str | None:
     notes = []
     for loss, name in (("softmax", f"scores {(N, HEADS['softmax'])}"),
                        ("bce", f"probs {(N,)}"), ("mse", f"predictions {(N, K)}")):
-        net, reference, X, _ = _fixed(ctx, "fc_outputs", loss)
-        got = ctx.sandbox.call(f"${net.path[0]}.loss", X)
+        got, reference, X, _ = _fixed(ctx, "fc_outputs", loss, "loss")
         notes.append(close_check(f"{FUNCTION}.loss", f"{name} from loss(X) (loss={loss!r}, "
                                  f"hidden_dims={list(HIDDEN)})", got, reference.loss(X)))
     return "; ".join(notes)
@@ -156,8 +161,7 @@ def _penalty(params: dict[str, np.ndarray], prefix: str) -> float:
 def _loss_value(ctx: Context) -> str | None:
     notes = []
     for loss in HEADS:
-        net, reference, X, y = _fixed(ctx, "fc_loss", loss, reg=REG)
-        value, _ = _call_loss(ctx, net, X, y)
+        (value, _), reference, X, y = _loss_of(ctx, "fc_loss", loss)
         expected, _ = reference.loss(X, y)
         penalty = _penalty(reference.params, "W")
         notes.append(close_check(
@@ -174,8 +178,7 @@ def _loss_value(ctx: Context) -> str | None:
 
 
 def _compare_grads(ctx: Context, loss: str, hidden: tuple[int, ...], check_id: str) -> str:
-    net, reference, X, y = _fixed(ctx, check_id, loss, reg=REG, hidden=hidden)
-    _, grads = _call_loss(ctx, net, X, y)
+    (_, grads), reference, X, y = _loss_of(ctx, check_id, loss, hidden)
     if not isinstance(grads, dict):
         raise Failed(f"{FUNCTION}.loss: grads is {describe(grads)}, expected a dict with the "
                      f"keys of params.")
@@ -227,8 +230,7 @@ def _regression(ctx: Context) -> str | None:
 
 def _predict(ctx: Context) -> str | None:
     for loss in HEADS:
-        net, reference, X, _ = _fixed(ctx, "fc_predict", loss)
-        got = ctx.sandbox.call(f"${net.path[0]}.predict", X)
+        got, reference, X, _ = _fixed(ctx, "fc_predict", loss, "predict")
         expected = reference.predict(X)
         if loss == "mse":
             close_check(f"{FUNCTION}.predict", f"predictions {(N, K)} (loss='mse')", got,

@@ -27,7 +27,7 @@ from autograder.checks import (
 from autograder.checks.layers import COST_FACTOR, COST_FLOOR, GRADIENT_WHAT, reference_seconds
 from autograder.reference import initial_params, net_with
 from autograder.reference import reference as reference_modules
-from autograder.sandbox import CallFailed, Ref
+from autograder.sandbox import CallFailed
 
 N, D, H, C = 6, 4, 5, 3
 HEADS = {"softmax": C, "bce": 2}
@@ -49,12 +49,13 @@ def _shapes(loss: str, d: int = D, h: int = H, classes: int | None = None
 def _build(ctx: Context, handle: str, loss: str, d: int = D, h: int = H,
            classes: int | None = None, reg: float = 0.0,
            params: dict[str, np.ndarray] | None = None, read: tuple | None = None,
-           **kwargs) -> Any:
+           then: tuple | None = None, **kwargs) -> Any:
     """The submission's TwoLayerNet, kept as ``handle``, with ``params`` if given; the
-    value at ``read`` beneath it, if given (Sandbox.build)."""
+    value at ``read`` beneath it, or the result of the call ``then``, if given
+    (Sandbox.build)."""
     return ctx.sandbox.build("two_layer_net.TwoLayerNet", d, h, classes or HEADS[loss],
-                             keep=handle, params=params, read=read, reg=reg, loss=loss,
-                             **kwargs)
+                             keep=handle, params=params, read=read, then=then, reg=reg,
+                             loss=loss, **kwargs)
 
 
 def _params(rng: np.random.Generator, loss: str) -> dict[str, np.ndarray]:
@@ -74,14 +75,18 @@ def reference_net(ctx: Context, params: dict[str, np.ndarray], loss: str, reg: f
                     reg=reg, loss=loss)
 
 
-def _fixed_nets(ctx: Context, check_id: str, loss: str, reg: float = 0.0):
-    """The submission's net and the reference net, both with the same drawn parameters."""
+def _fixed_nets(ctx: Context, check_id: str, loss: str, method: str, reg: float = 0.0,
+                labels: bool = False):
+    """What the submission's net gives for ``method(X)`` (``method(X, y)`` with
+    ``labels``), and the reference net, X and y: both nets with the same drawn
+    parameters. The net is built and asked in one request."""
     rng = ctx.rng(f"{check_id}/{loss}")
     params = _params(rng, loss)
-    _build(ctx, check_id, loss, reg=reg, params=params)
     X = rng.standard_normal((N, D))
     y = rng.integers(0, HEADS[loss], size=N)
-    return Ref((check_id,)), reference_net(ctx, params, loss, reg), X, y
+    got = _build(ctx, check_id, loss, reg=reg, params=params,
+                 then=(f"${check_id}.{method}", (X, y) if labels else (X,), {}))
+    return got, reference_net(ctx, params, loss, reg), X, y
 
 
 # -- __init__ -------------------------------------------------------------------
@@ -139,8 +144,7 @@ def _init(ctx: Context) -> str | None:
 
 def _scores(loss: str) -> Callable[[Context], str | None]:
     def run(ctx: Context) -> str | None:
-        net, reference, X, _ = _fixed_nets(ctx, f"scores_{loss}", loss)
-        got = ctx.sandbox.call(f"${net.path[0]}.loss", X)
+        got, reference, X, _ = _fixed_nets(ctx, f"scores_{loss}", loss, "loss")
         name = f"scores {(N, C)}" if loss == "softmax" else f"probs {(N,)}"
         return close_check("TwoLayerNet.loss", f"{name} from loss(X) (loss={loss!r})", got,
                            reference.loss(X))
@@ -154,9 +158,8 @@ def _penalty(params: dict[str, np.ndarray], names: tuple[str, ...]) -> float:
 def _loss_value(ctx: Context) -> str | None:
     notes = []
     for loss in HEADS:
-        net, reference, X, y = _fixed_nets(ctx, f"loss_{loss}", loss, reg=REG)
-        value, _ = unpack("TwoLayerNet.loss", ctx.sandbox.call(f"${net.path[0]}.loss", X, y),
-                          ("loss", "grads"))
+        got, reference, X, y = _fixed_nets(ctx, f"loss_{loss}", loss, "loss", REG, labels=True)
+        value, _ = unpack("TwoLayerNet.loss", got, ("loss", "grads"))
         expected, _ = reference.loss(X, y)
         penalty = _penalty(reference.params, ("W1", "W2"))
         notes.append(close_check(
@@ -253,9 +256,8 @@ def _net_cost(ctx: Context, check_id: str, loss: str) -> None:
 def _gradients(loss: str) -> Callable[[Context], str | None]:
     def run(ctx: Context) -> str | None:
         check_id = f"grads_{loss}"
-        net, reference, X, y = _fixed_nets(ctx, check_id, loss, reg=REG)
-        _, grads = unpack("TwoLayerNet.loss", ctx.sandbox.call(f"${net.path[0]}.loss", X, y),
-                          ("loss", "grads"))
+        got, reference, X, y = _fixed_nets(ctx, check_id, loss, "loss", REG, labels=True)
+        _, grads = unpack("TwoLayerNet.loss", got, ("loss", "grads"))
         if not isinstance(grads, dict):
             raise Failed(f"TwoLayerNet.loss: grads is {describe(grads)}, expected a dict with "
                          f"the keys of params.")
@@ -296,8 +298,7 @@ def _initial_loss(ctx: Context) -> str | None:
 
 def _predict(ctx: Context) -> str | None:
     for loss in HEADS:
-        net, reference, X, _ = _fixed_nets(ctx, f"predict_{loss}", loss)
-        got = ctx.sandbox.call(f"${net.path[0]}.predict", X)
+        got, reference, X, _ = _fixed_nets(ctx, f"predict_{loss}", loss, "predict")
         array_check("TwoLayerNet.predict", f"y_pred (loss={loss!r})", got, (N,))
         got = np.asarray(got, dtype=np.float64)
         expected = reference.predict(X)
