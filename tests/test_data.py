@@ -192,15 +192,15 @@ def test_an_edited_rubric_is_told_apart(manifest, tmp_path):
 def test_rubric_overrides_and_thresholds(tmp_path):
     text = md.RUBRIC.read_text()
     edited = tmp_path / "rubric.toml"
-    wine = '[training.datasets.wine]\npoints = 2\nthreshold = "manifest"'
-    assert wine in text
-    edited.write_text(text.replace(wine, "[training.datasets.wine]\npoints = 2\n"
-                                   "threshold = 0.5\nnum_epochs = 3"))
+    moons = '[training.datasets.moons]\npoints = 3\nthreshold = "manifest"\n'
+    assert moons in text
+    edited.write_text(text.replace(moons, "[training.datasets.moons]\npoints = 3\n"
+                                   "threshold = 0.5\nnum_epochs = 3\n"))
     rubric = md.load_rubric(edited)
-    assert rubric["wine"]["threshold"] == 0.5
-    assert rubric["wine"]["hyperparameters"]["num_epochs"] == 3
+    assert rubric["moons"]["threshold"] == 0.5
+    assert rubric["moons"]["hyperparameters"]["num_epochs"] == 3
     assert rubric["iris"]["hyperparameters"]["num_epochs"] != 3
-    assert md.effective_threshold(rubric["wine"], {"threshold": 0.9}) == 0.5
+    assert md.effective_threshold(rubric["moons"], {"threshold": 0.9}) == 0.5
     assert md.effective_threshold(rubric["iris"], {"threshold": 0.9}) == 0.9
     edited.write_text(text.replace("\nreg = ", "\nregularization = "))
     with pytest.raises(md.RubricError):
