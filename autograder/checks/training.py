@@ -45,7 +45,7 @@ def load_dataset(name: str) -> dict[str, np.ndarray]:
 
 # -- the probe: train on its own ------------------------------------------------
 
-PROBE = {"n": 20, "d": 4, "h": 5, "classes": 3, "num_epochs": 2, "batch_size": 8,
+PROBE = {"n": 12, "d": 4, "h": 5, "classes": 3, "num_epochs": 2, "batch_size": 8,
          "learning_rate": 0.5, "lr_decay": 0.5, "seed": 7, "reg": 0.01}
 
 
