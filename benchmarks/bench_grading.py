@@ -348,7 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--students", type=int, metavar="S",
                         help="submissions in the class batch (default 50, --quick 10)")
     parser.add_argument("--rounds", type=int, metavar="N",
-                        help="batch runs per -j, the fastest counts (default 2, --quick 1)")
+                        help="batch runs per -j and of the copies, the fastest counts (default "
+                             "3: a shared machine's speed can drift by 2x within minutes; "
+                             "--quick 1)")
     parser.add_argument("--copies", type=int, metavar="C",
                         help="copies of the reference for batch -j 1 (default 20, --quick 4)")
     parser.add_argument("--peers", type=int, metavar="P",
@@ -362,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         return value if value is not None else (quick if args.quick else full)
 
     repeats, students = pick(args.repeats, 3, 10), pick(args.students, 10, 50)
-    rounds, copies, peers = pick(args.rounds, 1, 2), pick(args.copies, 4, 20), \
+    rounds, copies, peers = pick(args.rounds, 1, 3), pick(args.copies, 4, 20), \
         pick(args.peers, 2, 6)
     if min(repeats, students, rounds, copies) < 1 or peers < 0:
         parser.error("--repeats, --students, --rounds and --copies must be at least 1, "
