@@ -456,7 +456,7 @@ def test_sigmoid_backward_does_not_modify_dout():
 
 @pytest.mark.grades("sigmoid_backward")
 def test_sigmoid_backward_is_as_fast_as_backprop():
-    check_backprop_time(SIGMOID, (np.random.default_rng(6).standard_normal((32, 1024)),))
+    check_backprop_time(SIGMOID, (np.random.default_rng(6).standard_normal((128, 1024)),))
 
 
 # --- the losses: shared checks --------------------------------------------------
