@@ -609,7 +609,8 @@ class Sandbox:
             parts.append({"op": "get", "ref": [keep, *read]})
         reply = read is not None or then is not None  # a seq replies with its last part
         return self.request({"op": "seq", "requests": parts, "reply": reply},
-                            arrays, f"calling {(then or (target,))[0].lstrip('$')}", timeout)
+                            arrays, f"building {target} and calling {then[0].lstrip('$')}"
+                            if then else f"calling {target}", timeout)
 
     def timed_call(self, target: str, *args: Any, timeout: float) -> float:
         """Seconds one call takes, measured here; its result is not sent back."""

@@ -53,7 +53,9 @@ class Setting:
 
 LIMITS = (
     Setting("call_timeout", float, 10.0, "seconds for one call into the submission", 0.1, 600),
-    Setting("train_timeout", float, 30.0, "seconds for one call to train", 0.1, 3600),
+    Setting("train_timeout", float, 30.0,
+            "seconds for one training run: building the net, train, reading its params back",
+            0.1, 3600),
     Setting("submission_timeout", float, 120.0, "seconds for all checks of one submission",
             1, 7200),
     Setting("memory_mb", int, 1024, "memory of the submission's process, MiB", 128, 65536),

@@ -359,7 +359,7 @@ def test_the_overfit_check_judges_the_params_gradient_descent_ends_with(tmp_path
         assert not passed and OVERFIT_CASES[case][2] in output, output
 
 
-SHUFFLE_CASES = {
+SGD_CASES = {
     # name: (old, new in the reference train, what the failure must say)
     "never_shuffled": ("        order = rng.permutation(n)\n", "        order = np.arange(n)\n",
                        "never shuffled"),
@@ -369,18 +369,29 @@ SHUFFLE_CASES = {
     "global_rng": ("        order = rng.permutation(n)\n",
                    "        order = np.random.permutation(n)\n",
                    "two runs with the same seed end with different parameters"),
+    # lr_decay's schedule, seen only over three epochs or more: decayed once, not compounded
+    "decayed_once": ("        learning_rate *= lr_decay\n",
+                     "        learning_rate *= lr_decay if epoch == 0 else 1.0\n",
+                     "does not match the documented minibatch SGD's"),
+    "decay_ignored_lr_over_epoch": ("        learning_rate *= lr_decay\n",
+                                    "        learning_rate = learning_rate * (epoch + 1) / "
+                                    "(epoch + 2)\n",
+                                    "does not match the documented minibatch SGD's"),
+    "an_epoch_too_few": ("    for epoch in range(num_epochs):\n",
+                         "    for epoch in range(num_epochs - 1):\n",
+                         "called model.loss(X_batch, y_batch) 4 times, expected 6"),
 }
 
 
-@pytest.mark.parametrize("case", ["reference", *SHUFFLE_CASES])
-def test_the_sgd_check_names_a_shuffle_that_is_missing_repeated_or_unseeded(tmp_path, case):
-    """The probe's epochs (at least two) show each of these shuffle mistakes."""
-    change = SHUFFLE_CASES[case][:2] if case != "reference" else None
+@pytest.mark.parametrize("case", ["reference", *SGD_CASES])
+def test_the_sgd_check_names_a_shuffle_or_schedule_mistake(tmp_path, case):
+    """The probe's epochs show each of these shuffle, lr_decay and epoch mistakes."""
+    change = SGD_CASES[case][:2] if case != "reference" else None
     passed, output = run_one_check(tmp_path, "train_sgd", "two_layer_net.py", change)
     if case == "reference":
         assert passed, output
     else:
-        assert not passed and SHUFFLE_CASES[case][2] in output, output
+        assert not passed and SGD_CASES[case][2] in output, output
 
 
 def test_a_loss_that_hangs_after_its_first_step_costs_about_one_calls_time(tmp_path):

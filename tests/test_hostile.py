@@ -382,17 +382,35 @@ FORGE = '''
 import os as _os, struct as _struct, sys as _sys
 
 
-def forge(head, sleep=False):
-    """Write ``head`` as a reply on the worker's response pipe, found through the stack."""
-    frame = _sys._getframe(1)
+def _serving_frame():
+    """The worker's frame that holds its response pipe, found through the stack."""
+    frame = _sys._getframe(2)
     while "response_fd" not in frame.f_locals:
         frame = frame.f_back
-    fd = frame.f_locals["response_fd"]
+    return frame
+
+
+def forge(head, sleep=False):
+    """Write ``head`` as a reply on the worker's response pipe."""
+    fd = _serving_frame().f_locals["response_fd"]
     _os.write(fd, _struct.pack(">I", len(head)) + head + _struct.pack(">I", 0))
     if sleep:
-        import time
-        time.sleep(10 ** 6)  # stops reading without using CPU
+        _stop_reading()
     _os._exit(0)
+
+
+def reply_then_stop_reading(value):
+    """Send ``value`` as a right reply through the worker's own encoder, then never read."""
+    frame = _serving_frame()
+    arrays = {}
+    reply = {"ok": True, "result": frame.f_globals["encode"](value, arrays)}
+    frame.f_globals["send"](frame.f_locals["response_fd"], reply, arrays)
+    _stop_reading()
+
+
+def _stop_reading():
+    import time
+    time.sleep(10 ** 6)  # without using CPU
 '''
 
 
@@ -414,15 +432,8 @@ def test_a_worker_that_stops_reading_cannot_block_the_grader(tmp_path, rubric):
     """relu_backward answers its first (small) call rightly, through the worker's own
     reply, then stops reading: the next request, the cost check's 2 MB of inputs,
     overfills the 1 MiB pipe, and the grader's write must time out, not block."""
-    files = inject("relu_backward", """if dout.shape == (3, 4, 2):
-    frame = _sys._getframe()
-    while "response_fd" not in frame.f_locals:
-        frame = frame.f_back
-    sent = {}
-    reply = {"ok": True, "result": frame.f_globals["encode"](dout * (cache > 0), sent)}
-    frame.f_globals["send"](frame.f_locals["response_fd"], reply, sent)
-    import time
-    time.sleep(10 ** 6)""")
+    files = inject("relu_backward", "if dout.shape == (3, 4, 2):\n"
+                                    "    reply_then_stop_reading(dout * (cache > 0))")
     files["layers.py"] = files["layers.py"].replace("import numpy as np\n",
                                                     "import numpy as np\n" + FORGE, 1)
     started = time.monotonic()

@@ -77,8 +77,9 @@ LAYERS = (
     LayerSpec("sigmoid_forward", "sigmoid_backward", ("x",), ("dx",),
               lambda rng: (2.0 * rng.standard_normal((3, 4, 2)),),
               lambda rng: (2.0 * rng.standard_normal((9,)),),
-              # Not fewer rows: a backward of centered differences of forward on one
-              # entry at a time takes ~2 s here, past the 1 s floor; at 32 rows, 0.4 s.
+              # Not fewer rows: centered differences of forward on one entry at a time
+              # take 1-2 s here, past the 1 s floor (at 32 rows, 0.4 s). Differences of
+              # the whole array at once are as fast as backprop: no timing tells them.
               lambda rng: (rng.standard_normal((128, 1024)),), "out",
               lambda inputs: {},
               lambda inputs, dout: {"the derivative uses x instead of sigmoid(x)":

@@ -92,7 +92,7 @@ def _fixed_nets(ctx: Context, check_id: str, loss: str, method: str, reg: float 
 # -- __init__ -------------------------------------------------------------------
 
 # A standard deviation from W2's 500 entries is within ~3% (1/sqrt(2n)) of the true one;
-# the checks allow 25%.
+# the checks allow a factor 0.5-2 (He) and 25% (weight_scale).
 INIT_D, INIT_H, INIT_C = 100, 50, 10
 # Seeding and zero biases need no large net (a standard deviation does); all sizes differ.
 SMALL_D, SMALL_H = 13, 6

@@ -45,8 +45,11 @@ def load_dataset(name: str) -> dict[str, np.ndarray]:
 
 # -- the probe: train on its own ------------------------------------------------
 
-PROBE = {"n": 12, "d": 4, "h": 5, "classes": 3, "num_epochs": 2, "batch_size": 8,
-         "learning_rate": 0.5, "lr_decay": 0.5, "seed": 7, "reg": 0.01}
+# Three epochs of a full and a smaller batch: step counts of a skipped last batch (3), an
+# epoch too few (4) and too many (8) all differ, and three learning rates tell lr_decay's
+# schedules apart (0.7, not 0.5: lr / (1 + epoch) and lr * (1 - lr_decay) differ too).
+PROBE = {"n": 12, "d": 4, "h": 5, "classes": 3, "num_epochs": 3, "batch_size": 8,
+         "learning_rate": 0.5, "lr_decay": 0.7, "seed": 7, "reg": 0.01}
 
 
 def _probe_params(rng: np.random.Generator) -> dict[str, np.ndarray]:
