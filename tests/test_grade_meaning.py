@@ -184,8 +184,6 @@ EXPECTATIONS = (
            full=TRAINING, touched=("train",)),
     Expect("near_miss/train_ignores_lr_decay", zero=("train_sgd", "train_history"),
            full=TRAINING, touched=("train",)),
-    Expect("near_miss/train_decays_by_one_minus", zero=("train_sgd", "train_history"),
-           touched=("train",)),
     Expect("near_miss/weight_scale_0_01", zero=("TwoLayerNet_init",),
            phrase=r"\bHe\b|[Ii]nitiali[sz]", full=TRAINING,
            touched=("TwoLayerNet.__init__",)),

@@ -46,6 +46,7 @@ GRADER_EXPECTATIONS = {
     "mse_expanded_square": ("mse_loss_stable", "do not expand"),
     "jacobian_dx_not_transposed": ("affine_jacobians_values", "transposed"),
     "jacobian_db_ones": ("affine_jacobians_values", "numeric Jacobian"),
+    "train_decays_by_one_minus": ("train_sgd", "does not match the documented minibatch SGD"),
     "fc_no_reg_gradient": ("FullyConnectedNet_gradients", "regularization gradient"),
     "fc_biases_regularized": ("FullyConnectedNet_loss", "biases are regularized too"),
     "fc_init_fixed_scale": ("FullyConnectedNet_init", "He"),
