@@ -595,7 +595,7 @@ class Sandbox:
               read: tuple | None = None, timeout: float | None = None,
               **kwargs: Any) -> Any:
         """Make a model ``target(*args, **kwargs)`` in the worker and keep it as ``keep``;
-        then set its ``params`` (as set_params) if given, make the call ``then``
+        then set its ``params`` (``model.params[name] = value``) if given, make the call ``then``
         (target, args, kwargs) if given, and return the value at ``Ref((keep, *read))``
         if ``read`` is given, else the result of ``then``, if given. One request, under
         ``timeout``: a grade builds about fifty nets, and trains seven of them."""
@@ -631,12 +631,6 @@ class Sandbox:
                      {k: np.asarray(v, dtype=np.float64) for k, v in params.items()},
                      "making a probe model")
         return Ref((handle,))
-
-    def set_params(self, model: str, params: dict[str, np.ndarray]) -> None:
-        """Set ``model.params[name] = value`` in the worker for each entry, in one request."""
-        arrays: dict[str, np.ndarray] = {}
-        self.request(_set_params_header(model, params, arrays), arrays,
-                     f"setting params {list(params)}")
 
     def descend(self, model: str, X: Any, y: Any, steps: int, learning_rate: float,
                 what: str, timeout: float | None = None) -> Any:

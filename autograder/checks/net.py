@@ -89,6 +89,13 @@ def _fixed_nets(ctx: Context, check_id: str, loss: str, method: str, reg: float 
     return got, reference_net(ctx, params, loss, reg), X, y
 
 
+def _loss_of(ctx: Context, check_id: str, loss: str):
+    """(loss, grads) the submission's net returns for loss(X, y) with reg > 0, and the
+    reference net, X and y (as ``_fixed_nets``)."""
+    got, reference, X, y = _fixed_nets(ctx, check_id, loss, "loss", REG, labels=True)
+    return unpack("TwoLayerNet.loss", got, ("loss", "grads")), reference, X, y
+
+
 # -- __init__ -------------------------------------------------------------------
 
 # A standard deviation from W2's 500 entries is within ~3% (1/sqrt(2n)) of the true one;
@@ -160,8 +167,7 @@ def _penalty(params: dict[str, np.ndarray], names: tuple[str, ...]) -> float:
 def _loss_value(ctx: Context) -> str | None:
     notes = []
     for loss in HEADS:
-        got, reference, X, y = _fixed_nets(ctx, f"loss_{loss}", loss, "loss", REG, labels=True)
-        value, _ = unpack("TwoLayerNet.loss", got, ("loss", "grads"))
+        (value, _), reference, X, y = _loss_of(ctx, f"loss_{loss}", loss)
         expected, _ = reference.loss(X, y)
         penalty = _penalty(reference.params, ("W1", "W2"))
         notes.append(close_check(
@@ -258,8 +264,7 @@ def _net_cost(ctx: Context, check_id: str, loss: str) -> None:
 def _gradients(loss: str) -> Callable[[Context], str | None]:
     def run(ctx: Context) -> str | None:
         check_id = f"grads_{loss}"
-        got, reference, X, y = _fixed_nets(ctx, check_id, loss, "loss", REG, labels=True)
-        _, grads = unpack("TwoLayerNet.loss", got, ("loss", "grads"))
+        (_, grads), reference, X, y = _loss_of(ctx, check_id, loss)
         if not isinstance(grads, dict):
             raise Failed(f"TwoLayerNet.loss: grads is {describe(grads)}, expected a dict with "
                          f"the keys of params.")
@@ -285,11 +290,11 @@ def _initial_loss(ctx: Context) -> str | None:
     for loss, classes in (("softmax", 10), ("bce", 2)):
         params = initial_params(ctx.ref["two_layer_net"].TwoLayerNet, 20, 30, classes,
                                 weight_scale=1e-3, loss=loss, seed=0)
-        _build(ctx, "initial", loss, 20, 30, classes, params=params)
         X = rng.standard_normal((100, 20))
         y = rng.integers(0, classes, size=100)
-        value, _ = unpack("TwoLayerNet.loss", ctx.sandbox.call("$initial.loss", X, y),
-                          ("loss", "grads"))
+        got = _build(ctx, "initial", loss, 20, 30, classes, params=params,
+                     then=("$initial.loss", (X, y), {}))
+        value, _ = unpack("TwoLayerNet.loss", got, ("loss", "grads"))
         notes.append(close_check("TwoLayerNet.loss", f"initial loss (loss={loss!r}, weights "
                                  f"of scale 1e-3)", value, np.log(classes),
                                  what=f"log(C) = log({classes})", tol=1e-3))
