@@ -115,6 +115,8 @@ def _hyperparameters(table: dict, where: str, problems: _Problems) -> dict[str, 
 
 def _datasets(training: dict, manifest: dict, default: str, problems: _Problems) -> dict:
     defaults = _hyperparameters(training, "[training]", problems)
+    # A default already reported as invalid is not reported again as missing in every dataset.
+    reported = {key for key in HYPERPARAMETERS if key in training and key not in defaults}
     for key in set(training) - set(HYPERPARAMETERS) - {"datasets"}:
         problems.append(f"[training].{key}: unknown key")
     datasets = {}
@@ -134,7 +136,7 @@ def _datasets(training: dict, manifest: dict, default: str, problems: _Problems)
                             f"got {threshold!r}")
         hyper = {**defaults, **_hyperparameters(table, where, problems)}
         missing = HYPERPARAMETERS.keys() - set(settings.OPTIONAL_HYPERPARAMETERS) - hyper.keys()
-        for key in sorted(missing):
+        for key in sorted(missing - reported):
             problems.append(f"{where}: no {key} here or in [training]")
         regression = manifest[name].get("task") == "regression"
         for key, expected in ([] if missing else
@@ -180,9 +182,13 @@ def load_rubric(path: Path = RUBRIC, known_tests: dict[str, str] | None = None,
             raise RubricError(f"{path}: [training.datasets.{name}] must be a table, "
                               f"got {table!r}")
     grading = raw.get("grading", {})
+    for key in sorted(set(grading) - {"seed", "visibility"}):
+        problems.append(f"[grading].{key}: unknown key (expected seed, visibility)")
     seed = grading.get("seed", 0)
     _valid(settings.SEED, seed, "[grading].seed", problems)
     default = _visibility(grading, "[grading]", "visible", problems)
+    if default not in VISIBILITIES:  # reported once here, not again for every test
+        default = "visible"
     limits_raw = raw.get("limits", {})
     limits = {}
     for key, value in limits_raw.items():

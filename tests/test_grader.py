@@ -273,6 +273,26 @@ def test_a_rubric_value_out_of_bounds_is_exit_2_naming_the_key_for_grader_and_da
 
 
 @pytest.mark.parametrize("old, new, message", [
+    ("seed = 2026", "sed = 2026", "[grading].sed: unknown key (expected seed, visibility)"),
+    ('learning_rate = 1.2', 'learning_rate = "1.2"',
+     "[training].learning_rate: expected a number in [1e-08, 100], got '1.2'"),
+    ('visibility = "visible"', 'visibility = "secret"',
+     "[grading].visibility: expected one of"),
+])
+def test_a_bad_rubric_key_is_one_problem_named_once(tmp_path, capsys, old, new, message):
+    # A typo is never silently a default, and a bad default is reported where it is
+    # written, not again for every test or dataset that inherits it.
+    from autograder.paths import RUBRIC
+    text = RUBRIC.read_text()
+    assert text.count(old) == 1
+    bad = tmp_path / "rubric.toml"
+    bad.write_text(text.replace(old, new))
+    assert main(["grade", str(SOLUTIONS), "--rubric", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "has 1 problem(s)" in err, err
+
+
+@pytest.mark.parametrize("old, new, message", [
     ("hidden_dims = [24, 24]", "hidden_dims = [24, 0]",
      "[training.datasets.sine].hidden_dims: expected a list of at most 8 integers in "
      "[1, 4096], got [24, 0]"),
