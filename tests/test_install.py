@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from autograder.paths import CHECKOUT
+from autograder.paths import CHECKOUT, SOLUTIONS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=;\[ ]", line.strip(), maxsplit=1)[0].lower() for line in requirements
+            if line.strip() and not line.lstrip().startswith("#")}
+
+
+def test_the_notebook_extra_runs_every_cell_of_the_notebook():
+    # handout and nbgrader autograde execute the notebook: its check() cells run pytest, its
+    # plots need matplotlib. What a student installs to run it, bar Jupyter's front end,
+    # must come with the extra the README names for them.
+    project = tomllib.loads((CHECKOUT / "pyproject.toml").read_text())["project"]
+    extra = _names(project["dependencies"]) | _names(project["optional-dependencies"]["notebook"])
+    needed = _names((SOLUTIONS / "requirements.txt").read_text().splitlines()) - {"jupyter"}
+    assert needed <= extra, needed - extra
 
 
 @pytest.mark.heavy
