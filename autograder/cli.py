@@ -120,12 +120,22 @@ def _handout(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from autograder.grades import read_all
     from autograder.report import write_report
     if not args.directory.is_dir():
         what = "is not a folder" if args.directory.exists() else "does not exist"
         raise MissingPath(f"the results folder {args.directory} {what}")
-    path, note = write_report(args.directory)
-    print(f"class report written to {path}{note}")
+    results = read_all(args.directory)
+    if not results:
+        raise errors.UsageError(f"{args.directory} holds no results (the <student>.json "
+                                f"files that 'backprop-hw batch --out' writes)")
+    skipped = sorted(p.name for p in args.directory.glob("*.json") if p.stem not in results)
+    if skipped:
+        print(f"warning: {len(skipped)} .json file(s) there are not a student's results, "
+              f"left out: {', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}",
+              file=sys.stderr)
+    path, note = write_report(args.directory, results)
+    print(f"class report written to {path} ({len(results)} students){note}")
     return 0
 
 
@@ -159,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "repository.",
                    "exit status: 0 written (or, with --check, up to date); 1 with --check when "
                    "assignment/ is out of date; 2 a malformed solution region or not a "
-                   "checkout; 130 after Ctrl-C, 143 after SIGTERM")
+                   f"checkout; {errors.SIGNAL_EXITS_HELP}")
     rel.add_argument("--check", action="store_true",
                      help="only report whether assignment/ is up to date (exit 1 if not)")
     rel.set_defaults(run=_release)
@@ -201,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "report.html: the score histogram, each check's pass rate, the most common "
                    "known mistakes and who made them, and the submissions that timed out or "
                    "could not be graded. One file, no network needed; charts need matplotlib "
-                   "(the [notebook] extra), without it the page has the tables only.")
+                   "(the [notebook] extra), without it the page has the tables only.",
+                   "exit status: 0 written; 1 report.html cannot be written; 2 RESULTS_DIR "
+                   f"does not exist or holds no results; {errors.SIGNAL_EXITS_HELP}")
     rep.add_argument("directory", type=Path, metavar="RESULTS_DIR",
                      help="a batch's output folder (its --out)")
     rep.set_defaults(run=_report)
@@ -209,7 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     gs = _command(commands, "gradescope", "build the Gradescope autograder .zip",
                   "The bundle holds setup.sh, run_autograder, the autograder package with the "
                   "rubric, the reference solutions and the frozen data. The rubric is "
-                  "validated first.")
+                  "validated first.",
+                  "exit status: 0 written; 1 OUT.zip cannot be written; 2 a bad rubric or "
+                  f"a missing or corrupt dataset; {errors.SIGNAL_EXITS_HELP}")
     gs.add_argument("out", type=Path, metavar="OUT.zip", help="the bundle to write")
     gs.add_argument("--rubric", type=Path, default=RUBRIC, metavar="FILE",
                     help="the rubric (TOML) the bundle grades with (default: the package's "
@@ -219,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     nbg = _command(commands, "nbgrader-course",
                    "write an nbgrader course directory for the assignment",
                    "The course's autograde step grades the students' .py files in the same "
-                   "sandbox and with the same rubric as 'grade'. Needs the [notebook] extra.")
+                   "sandbox and with the same rubric as 'grade'. Needs the [notebook] extra.",
+                   "exit status: 0 written; 1 the folder cannot be written; 2 a bad rubric, "
+                   f"or the [notebook] extra is not installed; {errors.SIGNAL_EXITS_HELP}")
     nbg.add_argument("directory", type=Path, help="the course directory to create or update")
     _rubric_option(nbg)
     nbg.set_defaults(run=_nbgrader_course)
@@ -227,7 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     hnd = _command(commands, "handout",
                    "render the executed solutions notebook to one HTML file",
                    "For TAs: the derivations, worked answers and plots. Needs the [notebook] "
-                   "extra.")
+                   "extra.",
+                   "exit status: 0 written; 1 the solutions notebook fails when executed (the "
+                   "error is named) or OUT cannot be written; 2 a formula cannot be drawn, or "
+                   f"the [notebook] extra is not installed; {errors.SIGNAL_EXITS_HELP}")
     hnd.add_argument("out", nargs="?", type=Path, default=Path("backprop-solutions.html"),
                      help="the HTML file to write (default: backprop-solutions.html)")
     hnd.set_defaults(run=_handout)

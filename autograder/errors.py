@@ -72,6 +72,8 @@ def exit_code(error: BaseException) -> int | None:
     return None
 
 
-EXIT_CODES_HELP = ("exit status: 0 done (whatever the scores); 2 bad arguments or "
-                   "configuration (a missing path, a bad rubric, a corrupt dataset, no "
-                   "isolation for submission code); 130 after Ctrl-C, 143 after SIGTERM")
+SIGNAL_EXITS_HELP = "130 after Ctrl-C, 143 after SIGTERM"
+EXIT_CODES_HELP = ("exit status: 0 done (whatever the scores); 1 an output file cannot be "
+                   "written; 2 bad arguments or configuration (a missing path, a bad rubric, "
+                   "a corrupt dataset, no isolation for submission code); "
+                   f"{SIGNAL_EXITS_HELP}")

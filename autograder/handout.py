@@ -16,16 +16,20 @@ widgets and mermaid, all from CDNs): plots, formulas and styles are inside the f
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import nbformat
 from jinja2 import DictLoader
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import ExecutePreprocessor, TagRemovePreprocessor
 from nbgrader.preprocessors import ClearHiddenTests
+from traitlets.config import Config
 
+from autograder.errors import BackpropHwError
 from autograder.files import write_text_atomic
 from autograder.handout_preprocessors import AppendReferenceCode, RenderMath
 from autograder.paths import SOLUTIONS
@@ -33,6 +37,10 @@ from autograder.paths import SOLUTIONS
 NOTEBOOK = "backprop.ipynb"
 INSTRUCTIONS_TAG = "student-instructions"  # cell metadata tag in solutions/backprop.ipynb
 TITLE = "Backpropagation with numpy: worked solutions"
+
+
+class NotebookFailed(BackpropHwError):
+    """The solutions notebook raised, timed out or lost its kernel while executing."""
 
 TEMPLATE = """\
 {%- extends 'lab/index.html.j2' -%}
@@ -81,8 +89,23 @@ def prepare(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def execute(notebook: nbformat.NotebookNode, folder: Path,
             timeout: int = 300) -> nbformat.NotebookNode:
     """``notebook`` executed with ``folder`` as its working directory."""
-    step = ExecutePreprocessor(timeout=timeout, kernel_name="python3")
-    return _apply([step], notebook, {"metadata": {"path": str(folder)}})
+    config = Config()
+    if os.name == "posix":  # local sockets: the kernel's TCP ports warn about no encryption
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = str(folder.resolve() / "kernel")  # the sockets' path prefix
+    step = ExecutePreprocessor(timeout=timeout, kernel_name="python3", config=config)
+    try:
+        return _apply([step], notebook, {"metadata": {"path": str(folder)}})
+    except CellExecutionError as error:
+        first = ((error.evalue or "").splitlines() or [""])[0][:300]
+        raise NotebookFailed(f"the solutions notebook fails when executed: a cell raised "
+                             f"{error.ename}: {first}") from None
+    except CellTimeoutError:
+        raise NotebookFailed(f"the solutions notebook fails when executed: a cell ran longer "
+                             f"than {timeout} s") from None
+    except DeadKernelError as error:
+        raise NotebookFailed(f"the solutions notebook fails when executed: its kernel died "
+                             f"({error})") from None
 
 
 def export(executed: nbformat.NotebookNode) -> str:

@@ -180,6 +180,20 @@ def test_a_formula_that_cannot_be_drawn_stops_the_command_with_its_cell(tmp_path
     assert not (tmp_path / "out.html").exists()
 
 
+def test_a_cell_that_raises_stops_the_command_with_one_line_and_exit_1(tmp_path, capfd,
+                                                                       monkeypatch):
+    failing = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "raise ValueError('boom in the notebook')")])
+    monkeypatch.setattr(handout, "prepare", lambda notebook: failing)
+    assert main(["handout", str(tmp_path / "out.html")]) == 1
+    captured = capfd.readouterr()  # the kernel's own stderr too
+    assert captured.err.strip().splitlines() == [
+        "backprop-hw handout: the solutions notebook fails when executed: a cell raised "
+        "ValueError: boom in the notebook"], captured.err
+    assert "Kernel is running over TCP" not in captured.err  # a local socket, on POSIX
+    assert not (tmp_path / "out.html").exists()
+
+
 # Last, so that the page's build has drawn (and cached) most formulas already.
 def test_every_formula_of_the_notebook_draws():
     found, failures = 0, []

@@ -112,11 +112,19 @@ def test_backprop_hw_report_rebuilds_the_page_from_the_results(results, tmp_path
             (tmp_path / f"{stem}.json").write_text(json.dumps(data))
     (tmp_path / "broken.json").write_text("{")
     assert main(["report", str(tmp_path)]) == 0
-    assert "report.html" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "report.html (4 students)" in captured.out
+    assert "1 .json file(s) there are not a student's results, left out: broken.json" in \
+        captured.err
     page = (tmp_path / "report.html").read_text()
     assert "4 student(s)" in page and "sign flipped" in page
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["report", str(empty)]) == 2  # a wrong folder is not an empty class
+    assert "holds no results" in capsys.readouterr().err
+    assert not (empty / "report.html").exists()
 
 
 KEPT = ("affine_forward_values", "sigmoid_forward_values", "relu_backward_gradient")
