@@ -330,3 +330,29 @@ def test_regenerating_gives_byte_identical_files(tmp_path):
     assert local.read_bytes() == LOCAL_MOONS.read_bytes()
     assert (tmp_path / md.MANIFEST_NAME).read_text() == (DATA / md.MANIFEST_NAME).read_text(), \
         "manifest out of date: run python data/make_datasets.py"
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "missing"])
+def test_a_damaged_dataset_is_named_with_the_manifest_it_checks_and_how_to_repair_it(
+        tmp_path, monkeypatch, damage):
+    import shutil
+
+    from autograder.checks import training
+    from autograder.errors import DataError
+    copy = tmp_path / "data"
+    shutil.copytree(DATA, copy)
+    if damage == "corrupt":
+        (copy / "moons.npz").write_bytes(b"not an npz")
+    else:
+        (copy / "moons.npz").unlink()
+    monkeypatch.setattr(training, "DATA", copy)
+    training.load_dataset.cache_clear()
+    try:
+        with pytest.raises(DataError) as raised:
+            training.load_dataset("moons")
+    finally:
+        training.load_dataset.cache_clear()
+    message = str(raised.value)
+    assert "moons" in message and training.REPAIR in message
+    if damage == "corrupt":  # the manifest that was checked, wherever the data lives
+        assert str(copy / "manifest.json") in message

@@ -23,8 +23,13 @@ from autograder import training_run
 from autograder.checks import Check, Context, Failed, close_check, describe
 from autograder.checks.net import PARAM_NAMES, layer_check_ids, reference_net
 from autograder.errors import DataError
-from autograder.paths import DATA
+from autograder.paths import DATA, IN_CHECKOUT
 from autograder.sandbox import Ref
+
+# The frozen data comes from the checkout's generator, or inside the installed package.
+REPAIR = ("regenerate it with python data/make_datasets.py" if IN_CHECKOUT else
+          "reinstall the package (pip install --force-reinstall backprop-hw, or . from a "
+          "checkout)")
 
 
 @cache
@@ -35,10 +40,10 @@ def load_dataset(name: str) -> dict[str, np.ndarray]:
         manifest = json.loads((DATA / "manifest.json").read_text())["datasets"][name]
         raw = path.read_bytes()
     except (OSError, KeyError, ValueError, TypeError) as error:
-        raise DataError(f"cannot read dataset {name!r}: {error}") from None
+        raise DataError(f"cannot read dataset {name!r}: {error}; {REPAIR}") from None
     if hashlib.sha256(raw).hexdigest() != manifest.get("sha256"):
-        raise DataError(f"{path} does not match the sha256 in data/manifest.json; "
-                        f"regenerate with python data/make_datasets.py")
+        raise DataError(f"{path} does not match the sha256 in {DATA / 'manifest.json'}; "
+                        f"{REPAIR}")
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in ("X_train", "y_train", "X_test", "y_test")}
 
