@@ -478,8 +478,8 @@ class Sandbox:
                                          f"while {what}")
         return CallFailed("crashed", f"the submission's process stopped answering while {what}")
 
-    def _read(self, deadline: float, what: str,
-              timeout: float | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+    def _read(self, deadline: float, what: str, timeout: float | None = None,
+              limit: str = "call") -> tuple[dict, dict[str, np.ndarray]]:
         assert self._process is not None
         try:
             return _receive(self._reader, deadline)
@@ -488,7 +488,7 @@ class Sandbox:
             if time.monotonic() >= self._deadline:
                 limit, seconds = "submission", self.limits.submission_timeout
             else:
-                limit, seconds = "call", timeout or self.limits.call_timeout
+                seconds = timeout or self.limits.call_timeout
             raise CallFailed("timeout", f"timed out after {seconds:g} s ({limit} time limit) "
                                         f"while {what}") from None
         except EOFError:
@@ -528,8 +528,13 @@ class Sandbox:
     # -- calls -----------------------------------------------------------
 
     def request(self, header: dict, arrays: dict[str, np.ndarray] | None = None,
-                what: str = "running the submission", timeout: float | None = None) -> Any:
-        """Send one request; return the decoded result or raise CallFailed."""
+                what: str = "running the submission", timeout: float | None = None,
+                limit: str = "call") -> Any:
+        """Send one request; return the decoded result or raise CallFailed.
+
+        ``timeout`` replaces the call time limit; ``limit`` names it in a timeout's message
+        ("training": "timed out after 30 s (training time limit) while ...").
+        """
         if time.monotonic() >= self._deadline:
             raise CallFailed("not_run", f"not run: the submission used up its "
                                         f"{self.limits.submission_timeout:g} s time limit")
@@ -556,7 +561,7 @@ class Sandbox:
         except OSError:
             raise self._died(what) from None
         while True:
-            reply, payload = self._read(deadline, what, timeout)
+            reply, payload = self._read(deadline, what, timeout, limit)
             if "callback" not in reply:
                 break
             self._answer(reply, payload, deadline, what)
@@ -573,7 +578,7 @@ class Sandbox:
 
     def call(self, target: str, *args: Any, keep: str | None = None,
              timeout: float | None = None, echo_args: bool = False, reply: bool = True,
-             fp_errors: bool = False, **kwargs: Any) -> Any:
+             fp_errors: bool = False, limit: str = "call", **kwargs: Any) -> Any:
         """Call ``module.function`` (or ``$handle.method``) of the submission.
 
         Arrays are sent with their dtype and shape (the function gets a copy of
@@ -582,18 +587,18 @@ class Sandbox:
         ``Ref((keep,))``. With ``echo_args``, returns ``(result, args as they
         are after the call)``. ``reply=False`` sends no result back (None).
         ``fp_errors``: numpy overflow, invalid values and division by zero raise
-        FloatingPointError during the call.
+        FloatingPointError during the call. ``timeout`` and ``limit``: as ``request``'s.
         """
         arrays: dict[str, np.ndarray] = {}
         header = _call_header(target, args, kwargs, arrays, keep=keep, echo_args=echo_args,
                               reply=reply, fp_errors=fp_errors)
-        return self.request(header, arrays, f"calling {target.lstrip('$')}", timeout)
+        return self.request(header, arrays, f"calling {target.lstrip('$')}", timeout, limit)
 
     def build(self, target: str, *args: Any, keep: str,
               params: dict[str, np.ndarray] | None = None,
               then: tuple[str, tuple, dict[str, Any]] | None = None,
               read: tuple | None = None, timeout: float | None = None,
-              **kwargs: Any) -> Any:
+              limit: str = "call", **kwargs: Any) -> Any:
         """Make a model ``target(*args, **kwargs)`` in the worker and keep it as ``keep``;
         then set its ``params`` (``model.params[name] = value``) if given, make the call ``then``
         (target, args, kwargs) if given, and return the value at ``Ref((keep, *read))``
@@ -610,7 +615,7 @@ class Sandbox:
         reply = read is not None or then is not None  # a seq replies with its last part
         return self.request({"op": "seq", "requests": parts, "reply": reply},
                             arrays, f"building {target} and calling {then[0].lstrip('$')}"
-                            if then else f"calling {target}", timeout)
+                            if then else f"calling {target}", timeout, limit)
 
     def timed_call(self, target: str, *args: Any, timeout: float) -> float:
         """Seconds one call takes, measured here; its result is not sent back."""
@@ -633,13 +638,14 @@ class Sandbox:
         return Ref((handle,))
 
     def descend(self, model: str, X: Any, y: Any, steps: int, learning_rate: float,
-                what: str, timeout: float | None = None) -> Any:
+                what: str, timeout: float | None = None, limit: str = "call") -> Any:
         """Full-batch gradient descent on the worker's ``model`` with its own loss (see
         worker.descend): {"steps", "params", "stopped"}, in one request."""
         arrays: dict[str, np.ndarray] = {}
         return self.request({"op": "descend", "model": model, "steps": steps,
                              "learning_rate": learning_rate,
-                             "args": [_arg(X, arrays), _arg(y, arrays)]}, arrays, what, timeout)
+                             "args": [_arg(X, arrays), _arg(y, arrays)]}, arrays, what, timeout,
+                            limit)
 
     def get(self, ref: Ref) -> Any:
         return self.request({"op": "get", "ref": list(ref.path)}, None, "reading a value")

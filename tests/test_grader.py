@@ -434,9 +434,27 @@ def test_a_loss_that_hangs_after_its_first_step_costs_about_one_calls_time(tmp_p
     overfit = [c for c in all_checks(rubric) if c.id == "FullyConnectedNet_overfit"]
     [(_, passed, output)], _, _ = run_checks(make_submission(tmp_path / "s", files), overfit,
                                              rubric, rubric.seed)
-    seconds = re.search(r"timed out after ([0-9.]+) s", output)
+    seconds = re.search(r"timed out after ([0-9.]+) s \(39 steps' time limit\)", output)
     assert not passed and seconds, output
     assert float(seconds.group(1)) < 5, output  # 39 calls' time would be 39 s
+
+
+@pytest.mark.parametrize("check_id", ["train_moons", "train_sgd"])
+def test_a_train_that_hangs_times_out_on_the_training_time_limit_by_name(tmp_path, check_id):
+    from gallery_runs import rubric_with
+
+    from autograder.grade import all_checks, run_checks
+
+    files = reference_files()
+    old = "    history = {\"loss\": [], \"train_acc\": [], \"val_acc\": []}\n"
+    assert files["two_layer_net.py"].count(old) == 1
+    files["two_layer_net.py"] = files["two_layer_net.py"].replace(
+        old, old + "    while True:\n        pass\n")
+    rubric = rubric_with(tmp_path, call_timeout=5.0, train_timeout=1.0)
+    chosen = [c for c in all_checks(rubric) if c.id == check_id]
+    [(_, passed, output)], _, _ = run_checks(make_submission(tmp_path / "s", files), chosen,
+                                             rubric, rubric.seed)
+    assert not passed and "timed out after 1 s (training time limit)" in output, output
 
 
 @pytest.mark.parametrize("chosen", [{}, {"OMP_NUM_THREADS": "3"}])

@@ -290,7 +290,7 @@ def _overfit(ctx: Context) -> str | None:
     rest = OVERFIT["steps"] - 1
     budget = min(rest * call, max(call, rest * 5 * (time.monotonic() - started)))
     params = _descended(ctx.sandbox.descend("fc_overfit", X, y, rest, OVERFIT["learning_rate"],
-                                            what, budget), shapes, rest, hidden)
+                                            what, budget, f"{rest} steps'"), shapes, rest, hidden)
     for name in shapes:
         array_check(FUNCTION, f"params[{name!r}] after training", params[name], shapes[name])
     accuracy = float(np.mean(reference_fc(ctx, params, "softmax", classes=classes).predict(X)

@@ -138,7 +138,7 @@ def _run_probe(ctx: Context, handle: str, timeout: float, validation: bool
     history = ctx.sandbox.call(
         "two_layer_net.train", model, X, y, *extra, learning_rate=PROBE["learning_rate"],
         num_epochs=PROBE["num_epochs"], batch_size=PROBE["batch_size"],
-        lr_decay=PROBE["lr_decay"], seed=PROBE["seed"], timeout=timeout)
+        lr_decay=PROBE["lr_decay"], seed=PROBE["seed"], timeout=timeout, limit="training")
     final = ctx.sandbox.get(Ref((handle, "params")))
     return history, _checked_params("train", final, shapes), steps
 
@@ -297,7 +297,8 @@ def training_check(rule: Any, timeout: float, needs: tuple[str, ...] = ()) -> Ch
         trained = ctx.sandbox.build(
             spec.target, *spec.args, keep=handle, params=start, read=("params",),
             then=("two_layer_net.train", (Ref((handle,)), data["X_train"], data["y_train"]),
-                  training_run.train_arguments(hp)), timeout=timeout, **spec.kwargs)
+                  training_run.train_arguments(hp)), timeout=timeout, limit="training",
+            **spec.kwargs)
         shapes = {name: value.shape for name, value in start.items()}
         params = _checked_params("train", trained, shapes)
         if all(np.array_equal(params[k], start[k]) for k in start):
