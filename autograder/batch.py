@@ -58,7 +58,7 @@ class BatchResult:
     ignored: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)   # graded: nothing could be (a 0)
     retried: list[str] = field(default_factory=list)    # the grader had failed on them before
-    scores: dict[str, float] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)  # totals, bar grader errors
     max_score: float = 0.0
     csv_path: Path | None = None
     report_path: Path | None = None
@@ -68,7 +68,8 @@ class BatchResult:
 
     @property
     def mean(self) -> float | None:
-        """Mean score over every student in grades.csv (None when there is none)."""
+        """Mean score over the students in grades.csv the grader did not fail on (None when
+        there is none): a grader error's 0 is not the student's score."""
         return sum(self.scores.values()) / len(self.scores) if self.scores else None
 
     def summary(self) -> str:
@@ -223,10 +224,10 @@ def grade_student(student: str, submission: Path, outdir: Path, rubric: Rubric,
 
 
 def write_grades_csv(outdir: Path, students: dict[str, Path] | list[str]
-                     ) -> tuple[Path, dict[str, float]]:
+                     ) -> tuple[Path, dict[str, dict]]:
     """Write grades.csv, grades-legend.csv and lms.csv (see autograder.grades) from the
     results of ``students`` found in ``outdir``; students without readable results are
-    left out. Returns grades.csv's path and {student: total}."""
+    left out. Returns grades.csv's path and {student: results}."""
     found = {}
     for student in sorted(students):
         data = read_results(outdir / f"{result_stem(student)}.json")
@@ -234,7 +235,7 @@ def write_grades_csv(outdir: Path, students: dict[str, Path] | list[str]
             found[student] = data
     by_stem = {result_stem(s): data for s, data in found.items()}
     path = grades.write_tables(outdir, by_stem, {result_stem(s): printable(s) for s in found})
-    return path, {s: float(data["score"]) for s, data in found.items()}
+    return path, found
 
 
 def _progress(total: int, stream: TextIO) -> Any:
@@ -303,10 +304,10 @@ def run_batch(directory: Path, outdir: Path, rubric: Rubric, jobs: int = 1,
         from autograder.reference import reference
         reference()
         _grade_all(todo, outdir, rubric, jobs, progress or sys.stderr, grader, result)
-    result.csv_path, result.scores = write_grades_csv(outdir, submissions)
+    result.csv_path, found = write_grades_csv(outdir, submissions)
+    result.scores = grades.class_totals(found)
     result.report_path, result.report_note = report.write_report(
-        outdir, {result_stem(s): read_results(outdir / f"{result_stem(s)}.json")
-                 for s in result.scores})
+        outdir, {result_stem(s): data for s, data in found.items()})
     return result
 
 

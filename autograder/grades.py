@@ -58,6 +58,13 @@ def grader_failed(data: dict[str, Any]) -> bool:
     return bool(_extra(data).get("grader_failed"))
 
 
+def class_totals(results: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """{student: total} for the class's statistics: a grader error's 0 is not the
+    student's score, so those are left out."""
+    return {stem: float(data["score"]) for stem, data in results.items()
+            if not grader_failed(data)}
+
+
 def status(data: dict[str, Any]) -> tuple[str, str]:
     """(graded | submission problem | grader error, the reason; "" when graded)."""
     extra = _extra(data)

@@ -143,7 +143,7 @@ def charts(totals: list[float], max_score: float,
 def render(results: dict[str, dict[str, Any]], title: str = "backprop-hw class report"
            ) -> tuple[str, str]:
     """(the page, a note: "" or why the charts are missing) for {student: results}."""
-    totals = [float(d["score"]) for d in results.values()]
+    totals = list(grades.class_totals(results).values())
     states = [grades.status(d)[0] for d in results.values()]
     columns = grades.legend(results)
     max_score = sum(t.max_score for t in columns.values())
@@ -152,9 +152,13 @@ def render(results: dict[str, dict[str, Any]], title: str = "backprop-hw class r
     parts = [f"<h1>{_e(title)}</h1>"]
     counts = ", ".join(f"{states.count(s)} {s}" for s in dict.fromkeys(states))
     if totals:
-        parts.append(f"<p>{len(totals)} student(s): {_e(counts)}. Mean "
+        over = "" if len(totals) == len(results) else (
+            f" (over the {len(totals)} the grader did not fail on)")
+        parts.append(f"<p>{len(results)} student(s): {_e(counts)}. Mean "
                      f"{statistics.mean(totals):.1f}, median {statistics.median(totals):g}, "
-                     f"max {max(totals):g} of {max_score:g} points.</p>")
+                     f"max {max(totals):g} of {max_score:g} points{over}.</p>")
+    elif results:
+        parts.append(f"<p>{len(results)} student(s): {_e(counts)}.</p>")
     else:
         parts.append("<p>No results yet.</p>")
     if images is None:

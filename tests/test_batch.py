@@ -165,6 +165,9 @@ def test_a_grader_failure_costs_one_student_only(tmp_path: Path, capsys, monkeyp
     code, summary = _batch(capsys, str(subs), "--out", str(out))
     assert code == 0
     assert "1 graded" in summary and "1 failed" in summary and "frank" in summary
+    # frank's 0 is the grader's, not his: the class's statistics leave it out
+    assert "over 1 student(s)" in summary
+    assert "(over the 1 the grader did not fail on)" in (out / "report.html").read_text()
     frank = json.loads((out / "frank.json").read_text())
     assert frank["score"] == 0 and frank["tests"] == []
     assert "grader failed" in frank["output"] and "boom" not in frank["output"]
