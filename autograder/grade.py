@@ -52,6 +52,8 @@ class Report:
     printed: str = ""
     peak_memory_mib: float = 0.0  # of the submission's process
     grader_error: str | None = None  # the grader's own failure (for the staff); nothing graded
+    unusable: dict[str, str] = field(default_factory=dict)  # file -> why it could not be
+    #                              imported, when the others were graded (not ``problem``)
 
     @property
     def status(self) -> str:
@@ -59,6 +61,13 @@ class Report:
         if self.grader_error:
             return GRADER_ERROR
         return SUBMISSION_PROBLEM if self.problem else GRADED
+
+    @property
+    def notes(self) -> list[str]:
+        """One line per file that could not be used, for the top of the feedback."""
+        return [f"{why if why.startswith(name) else f'{name} could not be used: {why}'}: "
+                f"the tests of its functions earn nothing; the other files were graded"
+                for name, why in self.unusable.items()]
 
     @property
     def score(self) -> float:
@@ -75,6 +84,7 @@ class Report:
             notes.append(GRADER_FAILED_TEXT)
         elif self.problem:
             notes.append(f"Submission problem: {self.problem}.")
+        notes += [f"{note}." for note in self.notes]
         tests = [{"name": t.name, "score": t.score, "max_score": t.max_score,
                   "output": t.output, "visibility": t.visibility, "tags": [t.id, t.function],
                   "extra_data": {"mistake": t.mistake, "call_failure": t.call_failure}}
@@ -83,7 +93,8 @@ class Report:
         return {"score": self.score, "execution_time": round(self.execution_time, 3),
                 "output": "\n".join(notes), "tests": tests,
                 "extra_data": {"status": self.status,
-                               "reason": self.grader_error or self.problem or "",
+                               "reason": self.grader_error or self.problem
+                               or "; ".join(self.notes),
                                "grader_failed": self.grader_error is not None,
                                "sandbox": self.protections,
                                "insecure": any(p.startswith("INSECURE") for p in
@@ -216,6 +227,7 @@ def grade(path: Path, rubric: Rubric | None = None, hide: tuple[Path, ...] = (),
     verify_data(rubric)
     checks = [c for c in all_checks(rubric) if _points(rubric, c)[0] > 0]
     protections, printed, peak, grader_error = [], "", 0.0, None
+    unusable: dict[str, str] = {}
     mistakes: dict[str, str] = {}
     call_failures: dict[str, str] = {}
     with prepared(Path(path)) as (folder, problem):
@@ -228,6 +240,9 @@ def grade(path: Path, rubric: Rubric | None = None, hide: tuple[Path, ...] = (),
             protections, printed, peak = (list(stats.protections), stats.output,
                                           stats.peak_memory_mib)
             problem = problem or nothing_importable(ctx.load_errors)
+            if not problem:
+                unusable = {f"{module}.py": why for module, why in ctx.load_errors.items()
+                            if why}
             mistakes, call_failures = ctx.mistakes, ctx.call_failures
         except (BackpropHwError, SandboxRefused):  # nothing can be graded here: stop
             raise
@@ -245,7 +260,7 @@ def grade(path: Path, rubric: Rubric | None = None, hide: tuple[Path, ...] = (),
                                 None if passed else mistakes.get(check.id),
                                 None if passed else call_failures.get(check.id)))
     return Report(str(path), tests, time.monotonic() - started, protections, problem,
-                  printed, peak, grader_error)
+                  printed, peak, grader_error, unusable)
 
 
 def format_report(report: Report, for_student: bool = False) -> str:
@@ -267,6 +282,7 @@ def format_report(report: Report, for_student: bool = False) -> str:
             return "\n".join(lines)
     if report.problem:
         lines.append(f"  submission problem: {report.problem}")
+    lines += [f"  {note}." for note in report.notes]
     if for_student and report.problem and not any(t.score for t in report.tests):
         lines.append(f"  none of the {len(report.tests)} tests could run: fix the problem "
                      f"above and submit again.")

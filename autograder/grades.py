@@ -66,13 +66,14 @@ def class_totals(results: dict[str, dict[str, Any]]) -> dict[str, float]:
 
 
 def status(data: dict[str, Any]) -> tuple[str, str]:
-    """(graded | submission problem | grader error, the reason; "" when graded)."""
+    """(graded | submission problem | grader error, the reason: for a graded submission,
+    the files that could not be used, or "")."""
     extra = _extra(data)
     if grader_failed(data):
         return GRADER_ERROR, str(extra.get("reason") or extra.get("error") or "")
     if extra.get("status") == SUBMISSION_PROBLEM:
         return SUBMISSION_PROBLEM, str(extra.get("reason") or "")
-    return GRADED, ""
+    return GRADED, str(extra.get("reason") or "")
 
 
 @dataclass(frozen=True)

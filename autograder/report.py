@@ -81,12 +81,15 @@ def common_mistakes(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, 
 
 def not_graded(results: dict[str, dict[str, Any]]) -> list[list[str]]:
     """[[student, what happened, why]] for submissions that could not be graded at all,
-    that the grader failed on, or whose calls timed out."""
+    that the grader failed on, with a file that could not be used, or whose calls timed
+    out."""
     rows = []
     for stem, data in results.items():
         state, reason = grades.status(data)
         if state != GRADED:
             rows.append([stem, state, reason])
+        elif reason:  # graded, without a file it could not import
+            rows.append([stem, "a file could not be used", reason])
         slow: dict[str, list[str]] = defaultdict(list)
         for test in grades.tests(data):
             if test.call_failure in TIME_FAILURES:

@@ -455,3 +455,27 @@ def test_a_grader_failure_inside_grade_is_marked_and_never_shown_to_the_student(
     assert "boom" not in student and "grader failed" in student
     assert len(student.splitlines()) == 2  # the score and why: not 58 "not graded" lines
     assert "boom" in format_report(report)  # the staff's view says why
+
+
+def test_a_file_that_cannot_be_used_is_said_once_on_top_and_named_in_the_class_tables(
+        tmp_path: Path, capsys):
+    from submissions import make_submission, reference_files
+    files = reference_files()
+    files["layers.py"] = files["layers.py"].replace("def relu_forward(x):",
+                                                    "def relu_forward(x)", 1)
+    subs = tmp_path / "subs"
+    make_submission(subs / "gus", files)
+    out = tmp_path / "out"
+    code, _ = _batch(capsys, str(subs), "--out", str(out))
+    assert code == 0
+    feedback = (out / "gus.txt").read_text().splitlines()
+    why = "layers.py does not compile: SyntaxError: expected ':'"
+    assert why in feedback[1] and "the other files were graded" in feedback[1], feedback[:3]
+    results = json.loads((out / "gus.json").read_text())
+    assert why in results["output"]
+    with open(out / "grades.csv", newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["student"] == "gus")
+    assert row["status"] == "graded" and why in row["reason"]
+    assert 0 < float(row["total"]) < 100  # the net and train still earn theirs
+    page = (out / "report.html").read_text()
+    assert "a file could not be used" in page and "does not compile" in page
