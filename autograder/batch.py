@@ -19,6 +19,7 @@ import stat
 import sys
 import threading
 import traceback
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -123,10 +124,12 @@ def printable(student: str) -> str:
 def result_stem(student: str) -> str:
     """The file name (without suffix) of a student's results: safe and short.
 
-    Names that are already safe are kept; others get their unsafe characters
-    replaced and a short hash of the real name, so two students never share one.
+    Names that are already safe (letters and digits of any script, _ . -) are kept; others
+    get their unsafe characters replaced and a short hash of the real name, so two students
+    never share one.
     """
-    safe = re.sub(r"[^\w.-]", "_", printable(student), flags=re.ASCII).lstrip(".")[:80]
+    text = unicodedata.normalize("NFC", printable(student))  # macOS writes names as NFD
+    safe = re.sub(r"[^\w.-]", "_", text).lstrip(".")[:80]
     if safe == student:
         return safe
     digest = hashlib.sha256(student.encode("utf-8", "surrogateescape")).hexdigest()[:8]

@@ -283,6 +283,15 @@ def test_links_and_fifos_in_a_batch_folder_are_listed_not_graded(tmp_path: Path,
     assert sorted(ignored) == ["carol.zip", "mallory (a link)"]
 
 
+def test_result_files_keep_a_name_in_any_script_and_change_only_what_is_unsafe():
+    from autograder.batch import result_stem
+    assert result_stem("Zoë") == "Zoë" and result_stem("Ñandú_Сергей") == "Ñandú_Сергей"
+    stem = result_stem("Zoë Ñ")
+    assert stem.startswith("Zoë_Ñ-") and len(stem) == len("Zoë_Ñ-") + 8
+    assert result_stem("Zoe\u0308").startswith("Zoë-")  # NFD, as macOS writes it
+    assert result_stem("../x").startswith("_x-")  # no path, no hidden file
+
+
 def test_names_print_without_bidirectional_controls():
     from autograder.batch import printable
     assert printable("\u202eevil\u2066x\u200f") == "evilx"
