@@ -59,7 +59,7 @@ class BatchResult:
     ignored: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)   # graded: nothing could be (a 0)
     retried: list[str] = field(default_factory=list)    # the grader had failed on them before
-    scores: dict[str, float] = field(default_factory=dict)  # totals, bar grader errors
+    scores: dict[str, float] = field(default_factory=dict)  # by result stem, bar grader errors
     max_score: float = 0.0
     csv_path: Path | None = None
     report_path: Path | None = None
@@ -230,15 +230,14 @@ def write_grades_csv(outdir: Path, students: dict[str, Path] | list[str]
                      ) -> tuple[Path, dict[str, dict]]:
     """Write grades.csv, grades-legend.csv and lms.csv (see autograder.grades) from the
     results of ``students`` found in ``outdir``; students without readable results are
-    left out. Returns grades.csv's path and {student: results}."""
-    found = {}
+    left out. Returns grades.csv's path and {result stem: results}."""
+    by_stem, names = {}, {}
     for student in sorted(students):
-        data = read_results(outdir / f"{result_stem(student)}.json")
+        stem = result_stem(student)
+        data = read_results(outdir / f"{stem}.json")
         if data is not None:
-            found[student] = data
-    by_stem = {result_stem(s): data for s, data in found.items()}
-    path = grades.write_tables(outdir, by_stem, {result_stem(s): printable(s) for s in found})
-    return path, found
+            by_stem[stem], names[stem] = data, printable(student)
+    return grades.write_tables(outdir, by_stem, names), by_stem
 
 
 def _progress(total: int, stream: TextIO) -> Any:
@@ -309,8 +308,7 @@ def run_batch(directory: Path, outdir: Path, rubric: Rubric, jobs: int = 1,
         _grade_all(todo, outdir, rubric, jobs, progress or sys.stderr, grader, result)
     result.csv_path, found = write_grades_csv(outdir, submissions)
     result.scores = grades.class_totals(found)
-    result.report_path, result.report_note = report.write_report(
-        outdir, {result_stem(s): data for s, data in found.items()})
+    result.report_path, result.report_note = report.write_report(outdir, found)
     return result
 
 

@@ -42,6 +42,7 @@ TITLE = "Backpropagation with numpy: worked solutions"
 class NotebookFailed(BackpropHwError):
     """The solutions notebook raised, timed out or lost its kernel while executing."""
 
+
 TEMPLATE = """\
 {%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
@@ -98,14 +99,12 @@ def execute(notebook: nbformat.NotebookNode, folder: Path,
         return _apply([step], notebook, {"metadata": {"path": str(folder)}})
     except CellExecutionError as error:
         first = ((error.evalue or "").splitlines() or [""])[0][:300]
-        raise NotebookFailed(f"the solutions notebook fails when executed: a cell raised "
-                             f"{error.ename}: {first}") from None
+        why = f"a cell raised {error.ename}: {first}"
     except CellTimeoutError:
-        raise NotebookFailed(f"the solutions notebook fails when executed: a cell ran longer "
-                             f"than {timeout} s") from None
+        why = f"a cell ran longer than {timeout} s"
     except DeadKernelError as error:
-        raise NotebookFailed(f"the solutions notebook fails when executed: its kernel died "
-                             f"({error})") from None
+        why = f"its kernel died ({error})"
+    raise NotebookFailed(f"the solutions notebook fails when executed: {why}")
 
 
 def export(executed: nbformat.NotebookNode) -> str:
